@@ -1,0 +1,13 @@
+import { defineConfig } from 'bench-pipeline';
+
+export default defineConfig({
+  benchmarksDir: 'benchmarks',
+  timeout: '30m',
+  harnesses: {
+    // A deterministic stand-in for a coding agent: no API key, no network. It solves fizzbuzz-cli.
+    demo: {
+      command: ['node', './tasks/harnesses/demo-agent.mjs'],
+      versionCommand: ['node', './tasks/harnesses/demo-agent.mjs', '--version'],
+    },
+  },
+});

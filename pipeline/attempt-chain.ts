@@ -1,0 +1,358 @@
+import { appendFile, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Collected, collect } from '../tasks/collect.js';
+import { LITE_DIGEST } from '../tasks/pin-digest.js';
+import { type HarnessRun, runHarness } from '../tasks/run-harness.js';
+import type { SeedOutput } from '../tasks/seed-workspace.js';
+import { writeRunLog } from '../tasks/write-run-log.js';
+import { attemptName, completeAttempts, readRunLog } from './attempts.js';
+import type { AttemptRef, EventSink, Failure } from './events.js';
+import { exists } from './fs-atomic.js';
+import type { NodeKey } from './keys.js';
+import {
+  claimMarker,
+  isMarkerAlive,
+  ownMarker,
+  type RunningMarker,
+  readMarkers,
+  reapMarker,
+  releaseMarker,
+  updateMarker,
+} from './markers.js';
+import {
+  type AttemptKeyContext,
+  type AttemptLine,
+  type AttemptPlan,
+  attemptKey,
+  type BenchmarkPlan,
+} from './plan.js';
+import type { Redactor } from './redact.js';
+import type { RunLog } from './run-log.js';
+import { RUN_LOG_FORMAT } from './run-log.js';
+import type { SchedulerNode } from './scheduler.js';
+import { uniqueSuffix } from './state.js';
+import { type TaskContext, taskKey, throwIfAborted } from './task.js';
+
+/** What every attempt chain of one run shares. */
+export interface RunContext {
+  runId: string;
+  timeoutMs: number;
+  clean: boolean;
+  redactor: Redactor;
+  emit: EventSink;
+  /** The environment the harness of `line` runs with. */
+  envFor(line: AttemptLine): NodeJS.ProcessEnv;
+  isolationDeviations: string[];
+}
+
+/** How often a wait on another invocation's attempt looks again. */
+const WAIT_POLL_MS = 200;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One attempt as three scheduler nodes: run-harness (after claiming the attempt number with a
+ * running marker) -> collect -> write-run-log (which publishes). Whatever fails or is cancelled
+ * along the way, the staging directory and the marker are removed and the attempt stays missing.
+ */
+export class AttemptChain {
+  readonly nodes: SchedulerNode[];
+  ref: AttemptRef | undefined;
+  #key: NodeKey | undefined;
+  #marker: RunningMarker | undefined;
+  #staging: string | undefined;
+  #run: HarnessRun | undefined;
+  #collected: Collected | undefined;
+  /** Set when there turned out to be nothing to do (another invocation completed it). */
+  #skipped = false;
+
+  constructor(
+    private readonly bp: BenchmarkPlan,
+    private readonly line: AttemptLine,
+    /** The planned attempt, or undefined for a `--more` attempt at the next free index. */
+    private readonly planned: AttemptPlan | undefined,
+    private readonly keyContext: AttemptKeyContext,
+    private readonly rc: RunContext,
+    upstream: { pin: SchedulerNode; seed: SchedulerNode; seedOutput: () => SeedOutput },
+  ) {
+    const label = planned?.ref.name ?? `${line.modelId}-attempt-(next)`;
+    const ref = (task: 'run-harness' | 'collect' | 'write-run-log') => ({
+      id: `${bp.bench.slug}/${label}/${task}`,
+      task,
+      benchmark: bp.bench.slug,
+      attempt: label,
+    });
+    const onFailed = (failure: Failure) => this.#abandon(failure);
+    const harnessNode: SchedulerNode = {
+      ref: ref('run-harness'),
+      deps: [upstream.pin, upstream.seed],
+      priority: 1,
+      run: (signal) => this.#runHarness(signal, upstream.seedOutput()),
+      onFailed,
+    };
+    const collectNode: SchedulerNode = {
+      ref: ref('collect'),
+      deps: [harnessNode],
+      priority: 2,
+      finishing: true,
+      run: (signal) => this.#collect(signal),
+      onFailed,
+    };
+    const publishNode: SchedulerNode = {
+      ref: ref('write-run-log'),
+      deps: [collectNode],
+      priority: 3,
+      finishing: true,
+      run: (signal) => this.#publish(signal),
+      onFailed,
+    };
+    this.nodes = [harnessNode, collectNode, publishNode];
+  }
+
+  #ctx(signal: AbortSignal, key: NodeKey): TaskContext {
+    return { signal, key, emit: this.rc.emit, redactor: this.rc.redactor };
+  }
+
+  /** Takes the attempt number: waits for a live owner, cleans up after a dead one. */
+  async #claim(signal: AbortSignal): Promise<boolean> {
+    const paths = this.bp.paths;
+    if (!this.planned) {
+      // --more: the next index that is neither complete nor claimed.
+      const complete = (await completeAttempts(paths.attempts)).get(this.line.modelId) ?? new Set<number>();
+      const claimed = new Set((await readMarkers(paths)).map((m) => m.attempt));
+      for (let n = Math.max(0, ...complete) + 1; ; n++) {
+        const name = attemptName(this.line.modelId, n);
+        if (claimed.has(name) || complete.has(n)) continue;
+        const ref = { ...this.#refFor(n) };
+        if (await this.#tryClaim(ref)) return true;
+      }
+    }
+    const ref = this.planned.ref;
+    for (;;) {
+      throwIfAborted(signal);
+      const held = await this.#tryClaim(ref);
+      if (held === true) break;
+      if (await isMarkerAlive(held)) {
+        this.rc.emit({ type: 'attempt-waiting', attempt: ref, ownerPid: held.pid });
+        await sleep(WAIT_POLL_MS);
+      } else {
+        await reapMarker(paths, held);
+      }
+      if (await this.#alreadyHandled(ref)) {
+        this.rc.emit({ type: 'attempt-skipped', attempt: ref, why: 'completed-elsewhere' });
+        return false;
+      }
+    }
+    // Between planning and claiming another invocation may have finished it.
+    if (await this.#alreadyHandled(ref)) {
+      await releaseMarker(paths, ref.name);
+      this.#marker = undefined;
+      this.rc.emit({ type: 'attempt-skipped', attempt: ref, why: 'completed-elsewhere' });
+      return false;
+    }
+    return true;
+  }
+
+  #refFor(n: number): AttemptRef {
+    const { line } = this;
+    return {
+      benchmark: this.bp.bench.slug,
+      name: attemptName(line.modelId, n),
+      modelId: line.modelId,
+      n,
+      harness: line.adapter.name,
+      model: line.model,
+      variant: line.variant?.name,
+    };
+  }
+
+  /** Whether the planned work is no longer needed: a new attempt exists, or the old one was replaced. */
+  async #alreadyHandled(ref: AttemptRef): Promise<boolean> {
+    const dir = join(this.bp.paths.attempts, ref.name);
+    if (!(await exists(dir))) return false;
+    if (this.planned?.action !== 'replace') return true;
+    const now = await readRunLog(this.bp.paths.attempts, ref.name);
+    return now?.runId !== this.planned.recorded?.runId;
+  }
+
+  async #tryClaim(ref: AttemptRef): Promise<true | RunningMarker> {
+    const staging = join(this.bp.paths.staging, `${ref.name}.${uniqueSuffix()}`);
+    const marker = { ...(await ownMarker(this.rc.runId, ref.name)), staging };
+    await mkdir(this.bp.paths.running, { recursive: true });
+    const result = await claimMarker(this.bp.paths, marker);
+    if (result === true) {
+      this.ref = ref;
+      this.#marker = marker;
+      this.#staging = staging;
+    }
+    return result;
+  }
+
+  async #runHarness(signal: AbortSignal, seed: SeedOutput): Promise<boolean> {
+    if (!(await this.#claim(signal))) {
+      this.#skipped = true;
+      return true;
+    }
+    const ref = this.ref!;
+    this.#key = this.planned?.key ?? attemptKey(this.line, ref, this.keyContext);
+    const input = {
+      attempt: ref,
+      seedKey: this.keyContext.seedKey,
+      pinKey: this.keyContext.pinKey,
+      mode: this.bp.mode,
+      imageDigest: LITE_DIGEST,
+      hostRuntimes: this.bp.hostRuntimes,
+      adapter: this.line.adapter,
+      cliVersion: this.line.cliVersion,
+      model: this.line.model,
+      variant: this.line.variant,
+      wrapperPrompt: this.line.wrapperPrompt,
+    };
+    await this.#journal({ event: 'start', attempt: ref.name, runId: this.rc.runId, key: this.#key.key });
+    const workspaceRoot = join(tmpdir(), 'bench-pipeline', this.rc.runId);
+    this.#run = await runHarness.run(
+      {
+        ...input,
+        seed,
+        workspaceRoot,
+        staging: this.#staging!,
+        timeoutMs: this.rc.timeoutMs,
+        env: this.rc.envFor(this.line),
+        onSpawn: async (pid, start, workspace) => {
+          this.#marker = { ...this.#marker!, childPid: pid, childStart: start, workspace };
+          await updateMarker(this.bp.paths, this.#marker);
+          this.rc.emit({ type: 'attempt-start', attempt: ref, workspace, at: Date.now() });
+        },
+      },
+      this.#ctx(signal, this.#key),
+    );
+    return false;
+  }
+
+  async #collect(signal: AbortSignal): Promise<boolean> {
+    if (this.#skipped) return true;
+    const key = taskKey(collect, { attemptKey: this.#key!.key });
+    this.#collected = await collect.run(
+      { attemptKey: this.#key!.key, run: this.#run!, staging: this.#staging! },
+      this.#ctx(signal, key),
+    );
+    return false;
+  }
+
+  async #publish(signal: AbortSignal): Promise<boolean> {
+    if (this.#skipped) return true;
+    const ref = this.ref!;
+    const run = this.#run!;
+    const log = this.#runLog(run, this.#collected!);
+    const key = taskKey(writeRunLog, { attemptKey: this.#key!.key });
+    const published = await writeRunLog.run(
+      {
+        attemptKey: this.#key!.key,
+        log,
+        staging: this.#staging!,
+        target: join(this.bp.paths.attempts, ref.name),
+        replaceInto: this.planned?.action === 'replace' ? this.bp.paths.replaced : undefined,
+      },
+      this.#ctx(signal, key),
+    );
+    await releaseMarker(this.bp.paths, ref.name);
+    this.#marker = undefined;
+    if (this.rc.clean) await rm(run.workspace, { recursive: true, force: true });
+    await this.#journal({
+      event: 'end',
+      attempt: ref.name,
+      runId: this.rc.runId,
+      outcome: run.outcome,
+      exitCode: run.exitCode,
+    });
+    this.rc.emit({
+      type: 'attempt-end',
+      result: {
+        attempt: ref,
+        outcome: run.outcome,
+        exitCode: run.exitCode,
+        signal: run.signal,
+        durationMs: run.durationMs,
+        dir: published.dir,
+        workspace: this.rc.clean ? undefined : run.workspace,
+      },
+    });
+    return false;
+  }
+
+  #runLog(run: HarnessRun, collected: Collected): RunLog {
+    const { bench } = this.bp;
+    const { line } = this;
+    const ref = this.ref!;
+    const limitations = [...run.logLimitations];
+    if (collected.redacted.length)
+      limitations.push(`a token was masked in workspace files: ${collected.redacted.join(', ')}`);
+    if (collected.renamed.length) {
+      limitations.push(
+        `workspace entries renamed to <name>.workspace to make room for the tool's files: ${collected.renamed.join(', ')}`,
+      );
+    }
+    return {
+      format: RUN_LOG_FORMAT,
+      benchmark: { name: bench.slug, displayName: bench.manifest.display_name ?? bench.slug },
+      stateMode: bench.manifest.state_mode,
+      baselineSource: this.bp.inventory.baselineSource,
+      model: {
+        id: line.modelId,
+        displayName: `${line.adapter.displayName} / ${line.model ?? 'vendor default'}${line.variant ? ` (${line.variant.name})` : ''}`,
+        value: line.model ?? '<vendor-default>',
+        source: line.modelSource,
+      },
+      harness: {
+        name: line.adapter.name,
+        displayName: line.adapter.displayName,
+        cliVersion: line.cliVersion,
+        argv: run.argv,
+      },
+      variant: line.variant?.name ?? null,
+      mode: this.bp.mode,
+      image: bench.manifest.image ?? null,
+      imageDigest: LITE_DIGEST,
+      hostRuntimes: this.bp.hostRuntimes,
+      attempt: ref.n,
+      runId: this.rc.runId,
+      workspace: { path: run.workspace, kept: !this.rc.clean },
+      startedAt: run.startedAt,
+      endedAt: run.endedAt,
+      durationMs: run.durationMs,
+      outcome: run.outcome,
+      exitCode: run.exitCode,
+      signal: run.signal,
+      timedOut: run.timedOut,
+      timeoutMs: this.rc.timeoutMs,
+      visibleInputs: bench.manifest.model_visible_files,
+      isolationDeviations: this.rc.isolationDeviations,
+      logLimitations: limitations,
+      key: this.#key!.key,
+      preimage: this.#key!.preimage,
+    };
+  }
+
+  /** Leaves no trace of an attempt that did not complete: no staging, no marker. */
+  async #abandon(failure: Failure): Promise<void> {
+    if (this.#staging) await rm(this.#staging, { recursive: true, force: true });
+    if (this.#marker) {
+      await releaseMarker(this.bp.paths, this.#marker.attempt);
+      this.#marker = undefined;
+    }
+    const attempt = this.ref ?? this.planned?.ref;
+    if (attempt && failure.reason !== 'dependency-failed') {
+      await this.#journal({ event: 'error', attempt: attempt.name, runId: this.rc.runId, failure });
+      this.rc.emit({ type: 'attempt-error', attempt, failure });
+    } else if (attempt) {
+      this.rc.emit({ type: 'attempt-error', attempt, failure });
+    }
+  }
+
+  async #journal(entry: Record<string, unknown>): Promise<void> {
+    await mkdir(this.bp.paths.root, { recursive: true });
+    const line = this.rc.redactor.redact(JSON.stringify({ at: new Date().toISOString(), ...entry }));
+    await appendFile(this.bp.paths.journal, `${line}\n`);
+  }
+}

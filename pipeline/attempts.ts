@@ -1,0 +1,54 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errnoCode } from './errors.js';
+import { readJsonOrUndefined } from './fs-atomic.js';
+import type { RunLog } from './run-log.js';
+
+/** Lower-case; anything outside `[a-z0-9._-]` becomes `-`. */
+export function slugPart(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9._-]/g, '-');
+}
+
+/**
+ * `slug(harness)-slug(model)[-variant]`: a leading `openrouter/` is dropped from the model and
+ * `/` becomes `-`; with no model (vendor default) the model part is `default`.
+ */
+export function modelId(harness: string, model: string | undefined, variant?: string): string {
+  const modelPart = model ? slugPart(model.replace(/^openrouter\//, '').replaceAll('/', '-')) : 'default';
+  return `${slugPart(harness)}-${modelPart}${variant ? `-${slugPart(variant)}` : ''}`;
+}
+
+export function attemptName(id: string, n: number): string {
+  return `${id}-attempt-${n}`;
+}
+
+const ATTEMPT_DIR = /^(.+)-attempt-([1-9][0-9]*)$/;
+
+export function parseAttemptName(name: string): { modelId: string; n: number } | undefined {
+  const m = ATTEMPT_DIR.exec(name);
+  return m ? { modelId: m[1]!, n: Number(m[2]) } : undefined;
+}
+
+/** The complete attempts of a benchmark: every `<model-id>-attempt-<n>` directory, by model id. */
+export async function completeAttempts(attemptsDir: string): Promise<Map<string, Set<number>>> {
+  const byModel = new Map<string, Set<number>>();
+  let names: import('node:fs').Dirent[];
+  try {
+    names = await readdir(attemptsDir, { withFileTypes: true });
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return byModel;
+    throw error;
+  }
+  for (const d of names) {
+    const parsed = d.isDirectory() ? parseAttemptName(d.name) : undefined;
+    if (!parsed) continue;
+    const set = byModel.get(parsed.modelId) ?? new Set<number>();
+    byModel.set(parsed.modelId, set.add(parsed.n));
+  }
+  return byModel;
+}
+
+/** The run-log.json of a complete attempt; undefined if it cannot be read (the attempt then counts as stale). */
+export function readRunLog(attemptsDir: string, name: string): Promise<RunLog | undefined> {
+  return readJsonOrUndefined<RunLog>(join(attemptsDir, name, 'run-log.json'));
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { messageOf, UsageError } from './errors.js';
+
+/** Flags shared by the commands that select attempts (run, plan, graph). */
+const SELECTION = {
+  harness: { type: 'string', multiple: true },
+  model: { type: 'string' },
+  variant: { type: 'string', multiple: true },
+  attempts: { type: 'string' },
+  more: { type: 'string' },
+  mode: { type: 'string' },
+  rerun: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  json: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const COMMANDS = {
+  run: {
+    summary: 'make the selected attempts complete, running only what is missing',
+    options: {
+      ...SELECTION,
+      concurrency: { type: 'string' },
+      timeout: { type: 'string' },
+      'run-id': { type: 'string' },
+      clean: { type: 'boolean' },
+      'update-image': { type: 'boolean' },
+    },
+  },
+  plan: {
+    summary: 'show each node: done, missing, stale or failed, and why (no side effects)',
+    options: SELECTION,
+  },
+  status: {
+    summary: 'attempts per benchmark and model, running invocations, recent errors',
+    options: { config: { type: 'string' }, json: { type: 'boolean' } },
+  },
+  graph: { summary: 'print the build graph', options: { ...SELECTION, format: { type: 'string' } } },
+  cache: {
+    summary: 'cache ls | cache prune: seed templates and node records',
+    options: { config: { type: 'string' }, json: { type: 'boolean' } },
+  },
+} as const satisfies Record<string, { summary: string; options: ParseArgsConfig['options'] }>;
+
+export type CommandName = keyof typeof COMMANDS;
+
+const USAGE = `bench-pipeline: run AI coding agents as isolated one-shot attempts against benchmark packages
+
+usage:
+  bench-pipeline run <benchmark...> [--harness H]... [--model M] [--attempts N] [--more K]
+                 [--mode docker|lite] [--concurrency C] [--timeout 30m] [--run-id ID]
+                 [--rerun failed|timed-out|stale] [--variant V]... [--clean] [--config FILE] [--json]
+  bench-pipeline plan <same selection> [--json]
+  bench-pipeline status [benchmark...] [--json]
+  bench-pipeline graph <same selection> [--format mermaid|dot|json]
+  bench-pipeline cache ls|prune [--json]
+
+commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(8)}${c.summary}`)
+  .join('\n')}
+
+exit codes: 0 everything asked for is complete; 1 an attempt failed or an infrastructure error;
+2 a usage or validation error.
+`;
+
+export type ParsedArgs<C extends CommandName> = ReturnType<
+  typeof parseArgs<{ options: (typeof COMMANDS)[C]['options']; allowPositionals: true }>
+>;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  if (command === '--version' || command === '-v') {
+    const { createRequire } = await import('node:module');
+    process.stdout.write(
+      `${(createRequire(import.meta.url)('../../package.json') as { version: string }).version}\n`,
+    );
+    return 0;
+  }
+  if (!(command in COMMANDS)) throw new UsageError(`unknown command "${command}"; see bench-pipeline --help`);
+  const name = command as CommandName;
+  let args: ParsedArgs<typeof name>;
+  try {
+    args = parseArgs({ args: rest, options: COMMANDS[name].options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${name}: ${messageOf(error)}`);
+  }
+  switch (name) {
+    case 'run':
+      return (await import('./commands/run.js')).runCommand(args as ParsedArgs<'run'>);
+    case 'plan':
+      return (await import('./commands/plan.js')).planCommand(args as ParsedArgs<'plan'>);
+    case 'status':
+      return (await import('./commands/status.js')).statusCommand(args as ParsedArgs<'status'>);
+    case 'graph':
+      return (await import('./commands/graph.js')).graphCommand(args as ParsedArgs<'graph'>);
+    case 'cache':
+      return (await import('./commands/cache.js')).cacheCommand(args as ParsedArgs<'cache'>);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const exitCode = typeof error === 'object' && error && 'exitCode' in error ? Number(error.exitCode) : 1;
+    const known = exitCode === 1 || exitCode === 2;
+    process.stderr.write(
+      `bench-pipeline: ${known ? messageOf(error) : ((error as Error)?.stack ?? String(error))}\n`,
+    );
+    process.exitCode = known ? exitCode : 1;
+  },
+);

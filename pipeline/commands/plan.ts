@@ -1,0 +1,98 @@
+import { relative } from 'node:path';
+import type { ParsedArgs } from '../cli.js';
+import { loadConfig } from '../config.js';
+import { shortKey } from '../keys.js';
+import { buildPlan, type NodeStatus, type Plan } from '../plan.js';
+import { VersionProbe } from '../probe.js';
+import { selectionFrom } from './selection.js';
+
+/** One row of `plan`: a node, its state and why. Attempt rows stand for run-harness -> collect -> write-run-log. */
+export interface PlanRow {
+  benchmark: string;
+  node: string;
+  task: string;
+  key: string;
+  state: NodeStatus['state'];
+  why: string;
+  action?: string;
+}
+
+export function planRows(plan: Plan): PlanRow[] {
+  const rows: PlanRow[] = [];
+  for (const bp of plan.benchmarks) {
+    const b = bp.bench.slug;
+    const shared = [
+      ['resolve-image', bp.resolve],
+      ['pin-digest', bp.pin],
+      ['seed-workspace', bp.seed],
+    ] as const;
+    for (const [task, n] of shared)
+      rows.push({ benchmark: b, node: task, task, key: n.key.key, ...n.status });
+    for (const line of bp.lines) {
+      for (const a of line.attempts) {
+        const running = a.runningElsewhere ? ` (running now in pid ${a.runningElsewhere.pid})` : '';
+        for (const task of ['run-harness', 'collect', 'write-run-log'] as const) {
+          rows.push({
+            benchmark: b,
+            node: `${a.ref.name}/${task}`,
+            task,
+            key: a.key.key,
+            state: a.status.state,
+            why: `${a.status.why}${running}`,
+            action: a.action,
+          });
+        }
+      }
+      for (let i = 0; i < line.more; i++) {
+        for (const task of ['run-harness', 'collect', 'write-run-log'] as const) {
+          rows.push({
+            benchmark: b,
+            node: `${line.modelId}-attempt-(next+${i})/${task}`,
+            task,
+            key: '',
+            state: 'missing',
+            why: '--more: a new attempt at the next free index',
+            action: 'run',
+          });
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+export async function planCommand({ values, positionals }: ParsedArgs<'plan'>): Promise<number> {
+  const config = await loadConfig(values.config);
+  const probe = await new VersionProbe().load();
+  const plan = await buildPlan(config, selectionFrom(positionals, values), { persist: false, probe });
+  const rows = planRows(plan);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ nodes: rows }, null, 2)}\n`);
+    return 0;
+  }
+  const out: string[] = [];
+  for (const bp of plan.benchmarks) {
+    out.push(`${relative(process.cwd(), bp.bench.dir) || '.'} (${bp.mode} mode)`);
+    const mine = rows.filter((r) => r.benchmark === bp.bench.slug);
+    // Attempt nodes share one state: show the attempt once.
+    const shown = mine.filter((r) => r.task !== 'collect' && r.task !== 'write-run-log');
+    const width = Math.max(...shown.map((r) => r.node.replace(/\/run-harness$/, '').length));
+    for (const r of shown) {
+      const name = r.node.replace(/\/run-harness$/, '');
+      const action = r.action === 'replace' ? '  -> will be replaced' : '';
+      out.push(
+        `  ${name.padEnd(width)}  ${r.state.padEnd(7)}  ${shortKey(r.key).padEnd(12)}  ${r.why}${action}`,
+      );
+    }
+  }
+  const counts = new Map<string, number>();
+  for (const r of rows.filter((r) => r.task === 'run-harness'))
+    counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
+  const toRun = rows.filter((r) => r.task === 'run-harness' && r.action !== 'skip').length;
+  out.push(
+    `attempts: ${['done', 'missing', 'stale', 'failed'].map((s) => `${counts.get(s) ?? 0} ${s}`).join(', ')}; ` +
+      `run would execute ${toRun}`,
+  );
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}

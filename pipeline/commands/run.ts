@@ -1,0 +1,61 @@
+import type { ParsedArgs } from '../cli.js';
+import { loadConfig } from '../config.js';
+import { parseDuration } from '../duration.js';
+import { UsageError } from '../errors.js';
+import { Redactor } from '../redact.js';
+import { ndjsonReporter } from '../reporters/ndjson.js';
+import { plainReporter } from '../reporters/plain.js';
+import type { Reporter } from '../reporters/reporter.js';
+import { ttyReporter } from '../reporters/tty.js';
+import { exitCodeOf, runPipeline, tokenVariables } from '../run.js';
+import { positiveInt, selectionFrom } from './selection.js';
+
+const stdout = { write: (text: string) => void process.stdout.write(text) };
+
+export function pickReporter(json: boolean | undefined, redactor: Redactor): Reporter {
+  if (json) return ndjsonReporter(stdout, redactor);
+  return process.stdout.isTTY ? ttyReporter(stdout, redactor) : plainReporter(stdout, redactor);
+}
+
+export async function runCommand({ values, positionals }: ParsedArgs<'run'>): Promise<number> {
+  const config = await loadConfig(values.config);
+  const selection = selectionFrom(positionals, values);
+  let timeoutMs: number | undefined;
+  if (values.timeout !== undefined) {
+    timeoutMs = parseDuration(values.timeout);
+    if (!timeoutMs)
+      throw new UsageError(`--timeout ${values.timeout}: must be a duration such as 90s, 30m or 1h`);
+  }
+  const runId = values['run-id'];
+  if (runId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(runId)) {
+    throw new UsageError(`--run-id ${runId}: use letters, digits, '.', '_' and '-'`);
+  }
+  const redactor = new Redactor(tokenVariables(config).map((n) => process.env[n]));
+  const reporter = pickReporter(values.json, redactor);
+
+  // First signal: stop harnesses and leave state consistent. Second: leave now (the next run cleans up).
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(1);
+    process.stderr.write(`\nbench-pipeline: ${signal}: stopping running harnesses (again to quit at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const summary = await runPipeline(config, {
+      selection,
+      runId,
+      concurrency: positiveInt('concurrency', values.concurrency),
+      timeoutMs,
+      clean: values.clean ?? false,
+      signal: controller.signal,
+      emit: (event) => reporter.onEvent(event),
+    });
+    return exitCodeOf(summary);
+  } finally {
+    reporter.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,50 @@
+import { UsageError } from '../errors.js';
+import type { RerunWhat, Selection } from '../plan.js';
+
+interface SelectionFlags {
+  harness?: string[];
+  model?: string;
+  variant?: string[];
+  attempts?: string;
+  more?: string;
+  mode?: string;
+  rerun?: string[];
+}
+
+export function positiveInt(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[1-9][0-9]*$/.test(value))
+    throw new UsageError(`--${flag} ${value}: must be a positive whole number`);
+  return Number(value);
+}
+
+const RERUN: readonly RerunWhat[] = ['failed', 'timed-out', 'stale'];
+
+/** The selection flags of run, plan and graph, checked. */
+export function selectionFrom(positionals: string[], flags: SelectionFlags): Selection {
+  const mode = flags.mode;
+  if (mode !== undefined && mode !== 'docker' && mode !== 'lite')
+    throw new UsageError(`--mode ${mode}: must be docker or lite`);
+  const rerun = (flags.rerun ?? []).flatMap((r) => r.split(','));
+  for (const r of rerun) {
+    if (!RERUN.includes(r as RerunWhat))
+      throw new UsageError(`--rerun ${r}: must be one of ${RERUN.join(', ')}`);
+  }
+  const attempts = positiveInt('attempts', flags.attempts);
+  const more = positiveInt('more', flags.more);
+  if (attempts !== undefined && more !== undefined) {
+    throw new UsageError(
+      '--attempts and --more do not combine: --attempts N fills 1..N, --more K adds K new attempts',
+    );
+  }
+  return {
+    benchmarks: positionals,
+    harnesses: flags.harness ?? [],
+    model: flags.model,
+    variants: flags.variant ?? [],
+    attempts,
+    more,
+    rerun: rerun as RerunWhat[],
+    mode,
+  };
+}

@@ -1,0 +1,161 @@
+import { readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { completeAttempts, readRunLog } from '../attempts.js';
+import { listBenchmarks } from '../benchmarks.js';
+import type { ParsedArgs } from '../cli.js';
+import { loadConfig } from '../config.js';
+import { messageOf, UsageError } from '../errors.js';
+import { isMarkerAlive, readMarkers } from '../markers.js';
+import { buildPlan } from '../plan.js';
+import { VersionProbe } from '../probe.js';
+import { statePaths } from '../state.js';
+import { selectionFrom } from './selection.js';
+
+interface ModelStatus {
+  modelId: string;
+  complete: number;
+  succeeded: number;
+  failed: number;
+  timedOut: number;
+  stale: number;
+  attempts: { n: number; outcome: string; stale: boolean; why: string }[];
+}
+
+interface BenchmarkStatus {
+  benchmark: string;
+  models: ModelStatus[];
+  running: { attempt: string; pid: number; runId: string; startedAt: string; alive: boolean }[];
+  recentErrors: { at: string; attempt: string; failure: unknown }[];
+  /** Set when today's keys could not be computed (so staleness is unknown). */
+  keysUnavailable?: string;
+}
+
+async function benchmarkStatus(
+  slug: string,
+  config: Awaited<ReturnType<typeof loadConfig>>,
+  probe: VersionProbe,
+): Promise<BenchmarkStatus> {
+  const paths = statePaths(`${config.benchmarksDir}/${slug}`);
+  const complete = await completeAttempts(paths.attempts);
+  const logs = new Map<string, Awaited<ReturnType<typeof readRunLog>>>();
+  for (const [id, ns] of complete)
+    for (const n of ns)
+      logs.set(`${id}-attempt-${n}`, await readRunLog(paths.attempts, `${id}-attempt-${n}`));
+
+  // Today's key of every recorded attempt, to tell which are stale.
+  const states = new Map<string, { state: string; why: string }>();
+  let keysUnavailable: string | undefined;
+  const lines = [
+    ...new Map(
+      [...logs.values()]
+        .filter((l) => l !== undefined)
+        .map((l) => {
+          const line = {
+            harness: l.harness.name,
+            model: l.model.source === 'vendor-default' ? undefined : l.model.value,
+            variant: l.variant ?? undefined,
+          };
+          return [JSON.stringify(line), line] as const;
+        }),
+    ).values(),
+  ];
+  if (lines.length) {
+    try {
+      const plan = await buildPlan(
+        config,
+        { ...selectionFrom([slug], {}), lines },
+        { persist: false, probe },
+      );
+      for (const line of plan.benchmarks[0]?.lines ?? [])
+        for (const a of line.attempts) states.set(a.ref.name, a.status);
+    } catch (error) {
+      keysUnavailable = messageOf(error).split('\n')[0];
+    }
+  }
+
+  const models: ModelStatus[] = [];
+  for (const [id, ns] of [...complete].sort(([a], [b]) => a.localeCompare(b))) {
+    const m: ModelStatus = {
+      modelId: id,
+      complete: 0,
+      succeeded: 0,
+      failed: 0,
+      timedOut: 0,
+      stale: 0,
+      attempts: [],
+    };
+    for (const n of [...ns].sort((a, b) => a - b)) {
+      const name = `${id}-attempt-${n}`;
+      const log = logs.get(name);
+      const outcome = log?.outcome ?? 'unreadable';
+      const state = states.get(name) ?? {
+        state: log ? 'unknown' : 'stale',
+        why: log ? 'key not computed' : 'run-log.json unreadable',
+      };
+      m.complete++;
+      if (outcome === 'succeeded') m.succeeded++;
+      else if (outcome === 'failed') m.failed++;
+      else if (outcome === 'timed-out') m.timedOut++;
+      if (state.state === 'stale') m.stale++;
+      m.attempts.push({ n, outcome, stale: state.state === 'stale', why: state.why });
+    }
+    models.push(m);
+  }
+
+  const running = await Promise.all(
+    (await readMarkers(paths)).map(async (mk) => ({
+      attempt: mk.attempt,
+      pid: mk.pid,
+      runId: mk.runId,
+      startedAt: mk.startedAt,
+      alive: await isMarkerAlive(mk),
+    })),
+  );
+  const journal = await readFile(paths.journal, 'utf8').catch(() => '');
+  const recentErrors = journal
+    .split('\n')
+    .filter((l) => l.includes('"event":"error"'))
+    .slice(-5)
+    .map((l) => JSON.parse(l) as { at: string; attempt: string; failure: unknown });
+  return { benchmark: slug, models, running, recentErrors, ...(keysUnavailable && { keysUnavailable }) };
+}
+
+export async function statusCommand({ values, positionals }: ParsedArgs<'status'>): Promise<number> {
+  const config = await loadConfig(values.config);
+  const probe = await new VersionProbe().load();
+  const slugs = positionals.length
+    ? positionals.map((p) => p.replace(/\/+$/, '').split('/').pop() ?? p)
+    : await listBenchmarks(config);
+  const available = await listBenchmarks(config);
+  const unknown = slugs.filter((s) => !available.includes(s));
+  if (unknown.length) {
+    throw new UsageError(`no benchmark ${unknown.join(', ')}; available: ${available.join(', ') || 'none'}`);
+  }
+  const statuses = [];
+  for (const slug of slugs) statuses.push(await benchmarkStatus(slug, config, probe));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ benchmarks: statuses }, null, 2)}\n`);
+    return 0;
+  }
+  const out: string[] = [];
+  for (const s of statuses) {
+    out.push(`${relative(process.cwd(), `${config.benchmarksDir}/${s.benchmark}`)}`);
+    if (!s.models.length) out.push('  no attempts yet');
+    for (const m of s.models) {
+      const stale = m.stale ? `, ${m.stale} stale` : '';
+      out.push(
+        `  ${m.modelId}: ${m.complete} complete (${m.succeeded} succeeded, ${m.failed} failed, ${m.timedOut} timed out${stale})`,
+      );
+      for (const a of m.attempts.filter((x) => x.stale)) out.push(`    attempt ${a.n} stale: ${a.why}`);
+    }
+    for (const r of s.running) {
+      out.push(
+        `  running: ${r.attempt} in pid ${r.pid} (run ${r.runId}, since ${r.startedAt})${r.alive ? '' : ' - owner gone; the next run cleans it up'}`,
+      );
+    }
+    for (const e of s.recentErrors) out.push(`  error ${e.at} ${e.attempt}: ${JSON.stringify(e.failure)}`);
+    if (s.keysUnavailable) out.push(`  (staleness unknown: ${s.keysUnavailable})`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,147 @@
+import { availableParallelism } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { type Diagnostic, UsageError } from './errors.js';
+import { formatFieldPath } from './yaml-source.js';
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+const envMap = z.record(envName, z.string());
+const duration = z.union([
+  z.number().positive(),
+  z.string().refine((s) => parseDuration(s) !== undefined, 'must be a duration such as 90s, 30m or 1h'),
+]);
+
+/**
+ * A harness entry. With `command` it declares a custom command harness; without, it overrides
+ * options of the built-in harness of the same name.
+ */
+export const harnessConfigSchema = z.strictObject({
+  /** argv of a custom harness; in lite mode the wrapper prompt is appended as the last argument. */
+  command: z.array(z.string().min(1)).min(1).optional(),
+  /** The host variable holding the harness's token; it reaches only the harness environment. */
+  tokenEnv: envName.optional(),
+  /** Extra environment for the harness process. */
+  env: envMap.optional(),
+  /** Prints the harness version; its first line goes into the attempt key and run-log. */
+  versionCommand: z.array(z.string().min(1)).min(1).optional(),
+  /** Extra arguments, placed before the wrapper prompt. */
+  args: z.array(z.string()).optional(),
+  /** Replaces the default wrapper prompt for this harness. */
+  wrapperPrompt: z.string().min(1).optional(),
+});
+
+/** A named configuration (options and env) that multiplies the attempt matrix for paired comparisons. */
+export const variantSchema = z.strictObject({
+  args: z.array(z.string()).optional(),
+  env: envMap.optional(),
+});
+
+export const configSchema = z.strictObject({
+  /** Where benchmark packages live, relative to the config file. */
+  benchmarksDir: z.string().min(1).default('benchmarks'),
+  /** How many nodes (attempts, mostly) run at once. */
+  concurrency: z.number().int().min(1).max(256).optional(),
+  /** Overrides the mode implied by runner.yaml (docker when it names an image, lite otherwise). */
+  mode: z.enum(['docker', 'lite']).optional(),
+  /** Per-attempt harness timeout: `30m`, `90s`, or seconds. */
+  timeout: duration.default('30m'),
+  /** The instruction given to every harness; see DEFAULT_WRAPPER_PROMPT. */
+  wrapperPrompt: z.string().min(1).optional(),
+  harnesses: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/), harnessConfigSchema).default({}),
+  variants: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/), variantSchema).default({}),
+});
+
+export type UserConfig = z.input<typeof configSchema>;
+export type HarnessConfig = z.output<typeof harnessConfigSchema>;
+export type VariantConfig = z.output<typeof variantSchema>;
+
+/** A loaded configuration, with paths resolved from the config file's directory. */
+export interface ResolvedConfig extends Omit<z.output<typeof configSchema>, 'timeout'> {
+  /** The config file, or undefined when running on defaults. */
+  file: string | undefined;
+  /** The directory relative paths resolve from. */
+  root: string;
+  benchmarksDir: string;
+  concurrency: number;
+  timeoutMs: number;
+}
+
+/** Typed identity for `bench.config.ts`: `export default defineConfig({...})`. */
+export function defineConfig(config: UserConfig): UserConfig {
+  return config;
+}
+
+export const CONFIG_FILES = ['bench.config.ts', 'bench.config.mts', 'bench.config.js', 'bench.config.mjs'];
+
+/** Validates a config object (from a file or defaults) and resolves its paths. */
+export function resolveConfig(raw: unknown, file: string | undefined, root: string): ResolvedConfig {
+  const shown = file ?? 'config';
+  const result = configSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const diagnostics: Diagnostic[] = result.error.issues.map((issue) => ({
+      location: { file: shown },
+      field: formatFieldPath(
+        issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys.join(', ')] : issue.path,
+      ),
+      message: issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message,
+    }));
+    throw new UsageError(`${shown} does not fit the schema`, diagnostics);
+  }
+  const c = result.data;
+  const resolveFromRoot = (arg: string) =>
+    arg.startsWith('./') || arg.startsWith('../') ? resolve(root, arg) : arg;
+  const harnesses: Record<string, HarnessConfig> = {};
+  for (const [name, h] of Object.entries(c.harnesses)) {
+    // Relative paths in a command resolve from the config file, since the harness runs in the workspace.
+    harnesses[name] = {
+      ...h,
+      ...(h.command && { command: h.command.map(resolveFromRoot) }),
+      ...(h.versionCommand && { versionCommand: h.versionCommand.map(resolveFromRoot) }),
+    };
+  }
+  return {
+    ...c,
+    harnesses,
+    file,
+    root,
+    benchmarksDir: isAbsolute(c.benchmarksDir) ? c.benchmarksDir : resolve(root, c.benchmarksDir),
+    concurrency: c.concurrency ?? Math.max(2, availableParallelism()),
+    timeoutMs: typeof c.timeout === 'number' ? c.timeout * 1000 : (parseDuration(c.timeout) ?? 30 * 60_000),
+  };
+}
+
+/**
+ * Finds and loads the config: `--config FILE`, else the nearest bench.config.* from the working
+ * directory upwards, else defaults rooted at the working directory. TypeScript is loaded at run
+ * time through jiti, imported lazily so commands that need no config stay fast.
+ */
+export async function loadConfig(explicit: string | undefined, cwd = process.cwd()): Promise<ResolvedConfig> {
+  const { existsSync } = await import('node:fs');
+  let file: string | undefined;
+  if (explicit) {
+    file = resolve(cwd, explicit);
+    if (!existsSync(file)) throw new UsageError(`--config ${explicit}: no such file`);
+  } else {
+    for (let dir = cwd; !file; dir = dirname(dir)) {
+      file = CONFIG_FILES.map((f) => resolve(dir, f)).find((f) => existsSync(f));
+      if (dirname(dir) === dir) break;
+    }
+  }
+  if (!file) return resolveConfig({}, undefined, cwd);
+  let raw: unknown;
+  try {
+    if (/\.m?js$/.test(file)) {
+      const { pathToFileURL } = await import('node:url');
+      raw = ((await import(pathToFileURL(file).href)) as { default?: unknown }).default;
+    } else {
+      const { createJiti } = await import('jiti');
+      raw = await createJiti(import.meta.url, { moduleCache: false }).import(file, { default: true });
+    }
+  } catch (error) {
+    throw new UsageError(
+      `${file}: could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return resolveConfig(raw, file, dirname(file));
+}

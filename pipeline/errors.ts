@@ -1,0 +1,68 @@
+/**
+ * Errors the user can act on. Each carries the exit code the CLI ends with and, where the
+ * problem sits in a file, the place (`file:line:col`) so editors can jump to it.
+ */
+
+/** A place in a user file, 1-based. */
+export interface Location {
+  file: string;
+  line?: number;
+  column?: number;
+}
+
+export function formatLocation(loc: Location): string {
+  if (loc.line === undefined) return loc.file;
+  return `${loc.file}:${loc.line}:${loc.column ?? 1}`;
+}
+
+/** One located problem: `benchmarks/x/runner.yaml:12:3: allowed_harnesses[1]: message`. */
+export interface Diagnostic {
+  location: Location;
+  /** The field path inside the file, e.g. `allowed_harnesses[1]`; empty for the whole file. */
+  field?: string;
+  message: string;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  const field = d.field ? `${d.field}: ` : '';
+  return `${formatLocation(d.location)}: ${field}${d.message}`;
+}
+
+/** Exit code 2: the invocation or a user file is wrong; nothing was run. */
+export class UsageError extends Error {
+  readonly exitCode = 2;
+  constructor(
+    message: string,
+    readonly diagnostics: readonly Diagnostic[] = [],
+  ) {
+    super(
+      diagnostics.length
+        ? [message, ...diagnostics.map((d) => `  ${formatDiagnostic(d)}`)].join('\n')
+        : message,
+    );
+    this.name = 'UsageError';
+  }
+}
+
+/** Exit code 1: the environment failed us (a CLI not found, a disk full); not a result of an attempt. */
+export class InfraError extends Error {
+  readonly exitCode = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InfraError';
+  }
+}
+
+/** The message of anything thrown, without a stack. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** The `code` of a Node system error (`ENOENT`, `EEXIST`, ...), if any. */
+export function errnoCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') {
+    return error.code;
+  }
+  return undefined;
+}

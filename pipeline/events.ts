@@ -1,0 +1,107 @@
+import type { TaskName } from './task.js';
+
+/** Identifies one attempt: benchmark x harness x model x variant x n. */
+export interface AttemptRef {
+  benchmark: string;
+  /** `<model-id>-attempt-<n>`, the directory name under eval-attempts/. */
+  name: string;
+  modelId: string;
+  n: number;
+  harness: string;
+  /** The resolved model, or undefined for the vendor default. */
+  model: string | undefined;
+  variant: string | undefined;
+}
+
+/** How a finished harness run ended. All three are results: the attempt is complete. */
+export type Outcome = 'succeeded' | 'failed' | 'timed-out';
+
+/**
+ * Why a node could not produce its output. These are not attempt results: the attempt stays
+ * missing and a later run tries again.
+ */
+export type Failure =
+  | { reason: 'cancelled' }
+  | { reason: 'dependency-failed'; dependency: string }
+  | { reason: 'harness-not-found'; program: string }
+  | { reason: 'spawn-failed'; message: string }
+  | { reason: 'io'; message: string }
+  | { reason: 'unknown'; message: string };
+
+export interface NodeRef {
+  id: string;
+  task: TaskName;
+  benchmark: string;
+  attempt?: string;
+}
+
+export interface RunSummary {
+  runId: string;
+  /** Attempts this run completed, by outcome. */
+  succeeded: AttemptResult[];
+  failed: AttemptResult[];
+  timedOut: AttemptResult[];
+  /** Attempts that were complete before this run (or were completed by another invocation). */
+  alreadyDone: number;
+  /** Attempts that stay missing because of infrastructure errors or cancellation. */
+  errors: { attempt: AttemptRef; failure: Failure }[];
+  cancelled: boolean;
+  /** Temp workspaces left in place (all of them unless --clean). */
+  workspaces: string[];
+  isolationDeviations: string[];
+  /** The eval-attempts/ directories that hold this run's output. */
+  outputDirs: string[];
+}
+
+export interface AttemptResult {
+  attempt: AttemptRef;
+  outcome: Outcome;
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  /** The published attempt directory. */
+  dir: string;
+  workspace: string | undefined;
+}
+
+/** Everything the engine reports. It never prints; reporters render these. */
+export type PipelineEvent =
+  | {
+      type: 'run-start';
+      runId: string;
+      benchmarks: string[];
+      toRun: number;
+      alreadyDone: number;
+      concurrency: number;
+    }
+  | { type: 'node-start'; node: NodeRef }
+  | { type: 'node-done'; node: NodeRef; cached: boolean; durationMs: number }
+  | { type: 'node-failed'; node: NodeRef; failure: Failure }
+  | { type: 'attempt-waiting'; attempt: AttemptRef; ownerPid: number }
+  | { type: 'attempt-start'; attempt: AttemptRef; workspace: string; at: number }
+  | { type: 'attempt-end'; result: AttemptResult }
+  | { type: 'attempt-skipped'; attempt: AttemptRef; why: 'complete' | 'completed-elsewhere' }
+  | { type: 'attempt-error'; attempt: AttemptRef; failure: Failure }
+  | { type: 'cleanup'; benchmark: string; message: string }
+  | { type: 'warning'; message: string }
+  | { type: 'run-end'; summary: RunSummary };
+
+export type EventSink = (event: PipelineEvent) => void;
+
+/** A one-line explanation of a failure, for people. */
+export function describeFailure(failure: Failure): string {
+  switch (failure.reason) {
+    case 'cancelled':
+      return 'cancelled';
+    case 'dependency-failed':
+      return `not run: ${failure.dependency} failed`;
+    case 'harness-not-found':
+      return `harness CLI not found on PATH: ${failure.program}`;
+    case 'spawn-failed':
+      return `could not start the harness: ${failure.message}`;
+    case 'io':
+      return `file system error: ${failure.message}`;
+    case 'unknown':
+      return failure.message;
+  }
+}

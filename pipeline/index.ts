@@ -1,0 +1,2 @@
+/** The public API: what `bench.config.ts` imports. */
+export { defineConfig, type UserConfig } from './config.js';

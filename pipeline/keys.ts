@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Node keys: sha256 of a canonical JSON preimage. Changing ENGINE_SALT invalidates every key at
+ * once (use it when the meaning of a record changes); a task's own `version` invalidates only
+ * that task's nodes and everything downstream of them.
+ */
+export const ENGINE_SALT = 'bench-pipeline/1';
+
+/** The documented input of a key. It is stored beside the record so a miss can be explained. */
+export interface Preimage {
+  salt: string;
+  task: string;
+  version: number;
+  params: Record<string, unknown>;
+  /** Keys of the nodes this node depends on, by role (`seed`, `attempt`, ...). */
+  upstream: Record<string, string>;
+}
+
+export interface NodeKey {
+  key: string;
+  preimage: Preimage;
+}
+
+/** JSON with object keys sorted at every level; `undefined` members are dropped, as JSON does. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+    return sorted;
+  });
+}
+
+export function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function nodeKey(
+  task: { name: string; version: number },
+  params: Record<string, unknown>,
+  upstream: Record<string, string> = {},
+): NodeKey {
+  const preimage: Preimage = { salt: ENGINE_SALT, task: task.name, version: task.version, params, upstream };
+  return { key: sha256(canonicalJson(preimage)), preimage };
+}
+
+/** A short form of a key for people: the first 12 hex digits. */
+export function shortKey(key: string): string {
+  return key.slice(0, 12);
+}
+
+/**
+ * The leaf paths where two preimages differ (`params.model`, `upstream.seed`), so "why does this
+ * rerun?" has an answer. Arrays are compared element by element.
+ */
+export function diffPreimages(before: unknown, after: unknown, prefix = ''): string[] {
+  if (canonicalJson(before) === canonicalJson(after)) return [];
+  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
+  if (!isObject(before) || !isObject(after) || Array.isArray(before) !== Array.isArray(after)) {
+    return [prefix || '(root)'];
+  }
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  const paths: string[] = [];
+  for (const k of keys) {
+    const path = Array.isArray(before) ? `${prefix}[${k}]` : prefix ? `${prefix}.${k}` : k;
+    paths.push(...diffPreimages(before[k], after[k], path));
+  }
+  return paths;
+}

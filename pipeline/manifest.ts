@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { z } from 'zod';
+import { errnoCode, UsageError } from './errors.js';
+import { parseYaml, type YamlSource } from './yaml-source.js';
+
+/** A benchmark slug, which is also its directory name: lower-case letters, digits and hyphens. */
+export const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** The schema of `benchmarks/<slug>/runner.yaml`, the single source of truth for its fields. */
+export const runnerSchema = z.strictObject({
+  /** Must equal the directory slug. */
+  name: z.string().regex(SLUG, 'must be a slug: lower-case letters, digits and hyphens'),
+  display_name: z.string().min(1).optional(),
+  /** greenfield: the workspace starts with just the visible files; brownfield: from a baseline. */
+  state_mode: z.enum(['greenfield', 'brownfield']),
+  /** The container image for docker mode; in lite mode it is only recorded. */
+  image: z.string().min(1).optional(),
+  attempts_default: z.number().int().min(1).max(1000).default(3),
+  /** The task statement, relative to runner.yaml; must also be model-visible. */
+  prompt_file: z.string().min(1).default('prompt.md'),
+  /** The only files and directories an attempt's workspace receives, relative to runner.yaml. */
+  model_visible_files: z.array(z.string().min(1)).min(1),
+  /** Built-in harness names or custom harnesses configured in bench.config.ts. */
+  allowed_harnesses: z.array(z.string().min(1)).min(1),
+  defaults: z.record(z.string(), z.strictObject({ model: z.string().min(1).optional() })).default({}),
+});
+
+export type RunnerManifest = z.output<typeof runnerSchema>;
+
+/** A loaded benchmark package. */
+export interface Benchmark {
+  slug: string;
+  /** Absolute path of `benchmarks/<slug>/`. */
+  dir: string;
+  /** The path of runner.yaml as shown in messages (relative to the working directory). */
+  manifestPath: string;
+  manifest: RunnerManifest;
+  source: YamlSource<RunnerManifest>;
+}
+
+export const MANIFEST_FILE = 'runner.yaml';
+
+/** Loads and schema-checks a benchmark's runner.yaml; the name must equal the directory. */
+export async function loadBenchmark(dir: string): Promise<Benchmark> {
+  const slug = basename(dir);
+  const manifestPath = relative(process.cwd(), join(dir, MANIFEST_FILE)) || MANIFEST_FILE;
+  let text: string;
+  try {
+    text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') throw new UsageError(`${manifestPath}: no runner.yaml in ${dir}`);
+    throw error;
+  }
+  const source = parseYaml(manifestPath, text, runnerSchema);
+  if (source.value.name !== slug) {
+    throw new UsageError(`${manifestPath} names another benchmark`, [
+      source.diagnostic(['name'], `"${source.value.name}" must equal the directory name "${slug}"`),
+    ]);
+  }
+  return { slug, dir, manifestPath, manifest: source.value, source };
+}

@@ -1,0 +1,396 @@
+import { join } from 'node:path';
+import type { HarnessAdapter } from '../tasks/harnesses/adapter.js';
+import { harnessAdapter, knownHarnesses } from '../tasks/harnesses/registry.js';
+import { LITE_DIGEST, pinDigest } from '../tasks/pin-digest.js';
+import { resolveImage } from '../tasks/resolve-image.js';
+import { DEFAULT_WRAPPER_PROMPT, runHarness } from '../tasks/run-harness.js';
+import { loadSeed, seedWorkspace } from '../tasks/seed-workspace.js';
+import { attemptName, completeAttempts, modelId, readRunLog } from './attempts.js';
+import { selectBenchmarks } from './benchmarks.js';
+import type { ResolvedConfig, VariantConfig } from './config.js';
+import { type Diagnostic, UsageError } from './errors.js';
+import type { AttemptRef } from './events.js';
+import { diffPreimages, type NodeKey, type Preimage } from './keys.js';
+import type { Benchmark } from './manifest.js';
+import { type RunningMarker, readMarkers } from './markers.js';
+import type { VersionProbe } from './probe.js';
+import type { RunLog } from './run-log.js';
+import { NodeStore, type StatePaths, statePaths } from './state.js';
+import { taskKey } from './task.js';
+import { hashInventory, type Inventory, scanVisibleFiles } from './visible-files.js';
+
+export type RerunWhat = 'failed' | 'timed-out' | 'stale';
+
+/** What the user asked for: the CLI flags of run, plan and graph. */
+export interface Selection {
+  benchmarks: string[];
+  harnesses: string[];
+  model: string | undefined;
+  variants: string[];
+  attempts: number | undefined;
+  more: number | undefined;
+  rerun: RerunWhat[];
+  mode: 'lite' | 'docker' | undefined;
+  /**
+   * Exact harness x model x variant lines instead of the product of the flags above; `status`
+   * uses it to recompute the keys of recorded attempts. Models here are taken as given.
+   */
+  lines?: { harness: string; model: string | undefined; variant: string | undefined }[];
+}
+
+export type NodeState = 'done' | 'missing' | 'stale' | 'failed';
+
+export interface NodeStatus {
+  state: NodeState;
+  why: string;
+}
+
+export interface AttemptPlan {
+  ref: AttemptRef;
+  key: NodeKey;
+  status: NodeStatus;
+  /** skip: complete, nothing to do; run: make it complete; replace: run again, moving the old one aside. */
+  action: 'skip' | 'run' | 'replace';
+  recorded: RunLog | undefined;
+  /** A live invocation is running this attempt now. */
+  runningElsewhere: RunningMarker | undefined;
+}
+
+/** One harness x model x variant on one benchmark: a model id and its attempts. */
+export interface AttemptLine {
+  adapter: HarnessAdapter;
+  model: string | undefined;
+  modelSource: RunLog['model']['source'];
+  variant: { name: string; config: VariantConfig } | undefined;
+  modelId: string;
+  cliVersion: string;
+  /** The instruction the harness is given; part of the attempt key. */
+  wrapperPrompt: string;
+  attempts: AttemptPlan[];
+  /** `--more K`: K new attempts at the next free indices, claimed when they start. */
+  more: number;
+}
+
+export interface BenchmarkPlan {
+  bench: Benchmark;
+  paths: StatePaths;
+  mode: 'lite' | 'docker';
+  inventory: Inventory;
+  hostRuntimes: Record<string, string>;
+  resolve: { key: NodeKey; status: NodeStatus };
+  pin: { key: NodeKey; digest: string; status: NodeStatus };
+  seed: { key: NodeKey; status: NodeStatus };
+  lines: AttemptLine[];
+}
+
+export interface Plan {
+  config: ResolvedConfig;
+  benchmarks: BenchmarkPlan[];
+}
+
+export interface PlanOptions {
+  /** Whether caches (stat cache) may be written: false for `plan`, which has no side effects. */
+  persist: boolean;
+  probe: VersionProbe;
+}
+
+/**
+ * Loads the selected benchmarks, runs every preflight check, computes every node's key and
+ * decides each node's state. Refuses with a UsageError (exit 2) listing every problem at once.
+ */
+export async function buildPlan(
+  config: ResolvedConfig,
+  selection: Selection,
+  options: PlanOptions,
+): Promise<Plan> {
+  const benches = await selectBenchmarks(config, selection.benchmarks);
+  const plans: BenchmarkPlan[] = [];
+  for (const bench of benches) plans.push(await planBenchmark(config, selection, options, bench));
+  return { config, benchmarks: plans };
+}
+
+async function planBenchmark(
+  config: ResolvedConfig,
+  selection: Selection,
+  options: PlanOptions,
+  bench: Benchmark,
+): Promise<BenchmarkPlan> {
+  const { manifest, source } = bench;
+  const diagnostics: Diagnostic[] = [];
+  const configFile = config.file ?? 'config';
+
+  // Harnesses: every allowed one must be known; every selected one must be allowed.
+  const known = knownHarnesses(config.harnesses);
+  for (const [i, h] of manifest.allowed_harnesses.entries()) {
+    if (!known.includes(h)) {
+      diagnostics.push(
+        source.diagnostic(['allowed_harnesses', i], `unknown harness "${h}"; known: ${known.join(', ')}`),
+      );
+    } else if (!harnessAdapter(h, config.harnesses)) {
+      diagnostics.push({
+        location: { file: configFile },
+        field: `harnesses.${h}`,
+        message: `"${h}" is not a built-in harness, so it needs a command`,
+      });
+    }
+  }
+  const selected = selection.harnesses.length
+    ? [...new Set(selection.harnesses)]
+    : manifest.allowed_harnesses;
+  for (const h of selected) {
+    if (!manifest.allowed_harnesses.includes(h)) {
+      diagnostics.push(
+        source.diagnostic(
+          ['allowed_harnesses'],
+          `--harness ${h} is not allowed for this benchmark; allowed: ${manifest.allowed_harnesses.join(', ')}`,
+        ),
+      );
+    }
+  }
+
+  const promptIndex = manifest.model_visible_files.findIndex(
+    (f) => f.replace(/^\.\//, '') === manifest.prompt_file.replace(/^\.\//, ''),
+  );
+  const { inventory, diagnostics: visible } = await scanVisibleFiles(bench);
+  diagnostics.push(...visible);
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(join(bench.dir, manifest.prompt_file))) {
+    diagnostics.push(source.diagnostic(['prompt_file'], `"${manifest.prompt_file}" does not exist`));
+  } else if (promptIndex < 0) {
+    diagnostics.push(
+      source.diagnostic(['prompt_file'], `"${manifest.prompt_file}" must also be in model_visible_files`),
+    );
+  }
+
+  // Variants: all configured ones unless named.
+  const variantNames = selection.variants.length ? selection.variants : Object.keys(config.variants);
+  for (const v of new Set([
+    ...variantNames,
+    ...(selection.lines ?? []).flatMap((l) => (l.variant ? [l.variant] : [])),
+  ])) {
+    if (!config.variants[v]) {
+      diagnostics.push({
+        location: { file: configFile },
+        field: 'variants',
+        message: `no variant "${v}" is configured`,
+      });
+    }
+  }
+  const variantOf = (name: string | undefined) =>
+    name && config.variants[name] ? { name, config: config.variants[name] } : undefined;
+
+  // Models: --model, then runner.yaml defaults.<harness>.model, then the vendor default.
+  const resolved: Omit<AttemptLine, 'modelId' | 'cliVersion' | 'wrapperPrompt' | 'attempts' | 'more'>[] = [];
+  const wanted =
+    selection.lines ??
+    selected.flatMap((harness) =>
+      (variantNames.length ? variantNames : [undefined]).map((variant) => ({
+        harness,
+        model: selection.model,
+        variant,
+      })),
+    );
+  for (const w of wanted) {
+    const adapter = manifest.allowed_harnesses.includes(w.harness)
+      ? harnessAdapter(w.harness, config.harnesses)
+      : undefined;
+    if (!adapter) continue;
+    const fromManifest = selection.lines ? undefined : manifest.defaults[w.harness]?.model;
+    const model = w.model ?? fromManifest;
+    if (!model && adapter.requiresModel) {
+      diagnostics.push(
+        source.diagnostic(
+          ['defaults'],
+          `${w.harness} has no vendor default model: pass --model or set defaults.${w.harness}.model`,
+        ),
+      );
+      continue;
+    }
+    resolved.push({
+      adapter,
+      model,
+      modelSource: w.model ? 'flag' : fromManifest ? 'runner.yaml' : 'vendor-default',
+      variant: variantOf(w.variant),
+    });
+  }
+
+  const mode = selection.mode ?? config.mode ?? (manifest.image ? 'docker' : 'lite');
+  if (mode === 'docker') {
+    diagnostics.push(
+      source.diagnostic(
+        manifest.image ? ['image'] : [],
+        manifest.image
+          ? 'docker mode is not available in this version; run with --mode lite'
+          : 'docker mode needs an image in runner.yaml',
+      ),
+    );
+  }
+  if (diagnostics.length)
+    throw new UsageError(`${bench.manifestPath}: the benchmark cannot run as asked`, diagnostics);
+
+  const paths = statePaths(bench.dir);
+  await hashInventory(inventory, paths.statCache, options.persist);
+  const store = new NodeStore(paths);
+
+  const resolveKey = taskKey(resolveImage, { ref: manifest.image ?? null, mode });
+  const pinKey = taskKey(pinDigest, {
+    resolveKey: resolveKey.key,
+    ref: manifest.image ?? null,
+    digest: LITE_DIGEST,
+  });
+  const seedKey = taskKey(seedWorkspace, { stateMode: manifest.state_mode, inventory, paths });
+  const seedDone = (await loadSeed(paths, seedKey.key)) !== undefined;
+  const lite: NodeStatus = {
+    state: 'done',
+    why: `lite mode: image ${manifest.image ?? 'none'} recorded, not pulled`,
+  };
+
+  const hostRuntimes = mode === 'lite' ? await options.probe.hostRuntimes() : {};
+  const complete = await completeAttempts(paths.attempts);
+  const markers = await readMarkers(paths);
+  const wrapperPromptFor = (a: HarnessAdapter) =>
+    a.config.wrapperPrompt ?? config.wrapperPrompt ?? DEFAULT_WRAPPER_PROMPT;
+  const lines: AttemptLine[] = [];
+  for (const r of resolved) {
+    const cliVersion = r.adapter.versionCommand
+      ? ((await options.probe.version(r.adapter.versionCommand)) ?? 'not-installed')
+      : 'unversioned';
+    {
+      const { variant } = r;
+      const id = modelId(r.adapter.name, r.model, variant?.name);
+      const existing = complete.get(id) ?? new Set<number>();
+      const target =
+        selection.more || selection.lines ? 0 : (selection.attempts ?? manifest.attempts_default);
+      const indices = [...new Set([...Array.from({ length: target }, (_, i) => i + 1), ...existing])].sort(
+        (a, b) => a - b,
+      );
+      const line: AttemptLine = {
+        ...r,
+        modelId: id,
+        cliVersion,
+        wrapperPrompt: wrapperPromptFor(r.adapter),
+        attempts: [],
+        more: selection.more ?? 0,
+      };
+      for (const n of indices) {
+        const ref: AttemptRef = {
+          benchmark: bench.slug,
+          name: attemptName(id, n),
+          modelId: id,
+          n,
+          harness: r.adapter.name,
+          model: r.model,
+          variant: variant?.name,
+        };
+        const key = attemptKey(line, ref, { seedKey: seedKey.key, pinKey: pinKey.key, mode, hostRuntimes });
+        const recorded = existing.has(n) ? await readRunLog(paths.attempts, ref.name) : undefined;
+        const status = existing.has(n)
+          ? await completeStatus(recorded, key, store)
+          : { state: 'missing' as const, why: 'not run yet' };
+        const wanted =
+          (status.state === 'stale' && selection.rerun.includes('stale')) ||
+          (status.state === 'failed' && recorded && selection.rerun.includes(recorded.outcome as RerunWhat));
+        line.attempts.push({
+          ref,
+          key,
+          status,
+          action: status.state === 'missing' ? 'run' : wanted ? 'replace' : 'skip',
+          recorded,
+          runningElsewhere: markers.find((m) => m.attempt === ref.name),
+        });
+      }
+      lines.push(line);
+    }
+  }
+
+  return {
+    bench,
+    paths,
+    mode,
+    inventory,
+    hostRuntimes,
+    resolve: { key: resolveKey, status: lite },
+    pin: { key: pinKey, digest: LITE_DIGEST, status: { state: 'done', why: LITE_DIGEST } },
+    seed: {
+      key: seedKey,
+      status: seedDone
+        ? { state: 'done', why: `template of ${inventory.files.length} files` }
+        : { state: 'missing', why: `no template yet for these ${inventory.files.length} files` },
+    },
+    lines,
+  };
+}
+
+export interface AttemptKeyContext {
+  seedKey: string;
+  pinKey: string;
+  mode: 'lite' | 'docker';
+  hostRuntimes: Record<string, string>;
+}
+
+/** The attempt key (run-harness's key) of attempt `ref` of `line`. */
+export function attemptKey(line: AttemptLine, ref: AttemptRef, ctx: AttemptKeyContext): NodeKey {
+  return taskKey(runHarness, {
+    attempt: ref,
+    seedKey: ctx.seedKey,
+    pinKey: ctx.pinKey,
+    mode: ctx.mode,
+    imageDigest: LITE_DIGEST,
+    hostRuntimes: ctx.hostRuntimes,
+    adapter: line.adapter,
+    cliVersion: line.cliVersion,
+    model: line.model,
+    variant: line.variant,
+    wrapperPrompt: line.wrapperPrompt,
+  });
+}
+
+/** A complete attempt is done, failed (a non-zero or timed-out result) or stale (its key changed). */
+async function completeStatus(
+  recorded: RunLog | undefined,
+  key: NodeKey,
+  store: NodeStore,
+): Promise<NodeStatus> {
+  if (!recorded?.preimage) return { state: 'stale', why: 'run-log.json is missing or unreadable' };
+  if (recorded.key !== key.key)
+    return { state: 'stale', why: await explainChange(recorded.preimage, key.preimage, store) };
+  if (recorded.outcome === 'succeeded')
+    return { state: 'done', why: `succeeded in ${Math.round(recorded.durationMs)} ms` };
+  return {
+    state: 'failed',
+    why: recorded.outcome === 'timed-out' ? 'timed out' : `exit ${recorded.exitCode ?? recorded.signal}`,
+  };
+}
+
+/**
+ * Says what changed between an attempt's recorded preimage and today's: the differing fields,
+ * and for a changed seed the visible files that changed (from the stored seed records).
+ */
+export async function explainChange(before: Preimage, after: Preimage, store: NodeStore): Promise<string> {
+  const fields = diffPreimages(before, after);
+  const parts: string[] = [];
+  for (const f of fields) {
+    if (f === 'upstream.seed') {
+      const [a, b] = await Promise.all([
+        store.get('seed-workspace', before.upstream.seed ?? ''),
+        store.get('seed-workspace', after.upstream.seed ?? ''),
+      ]);
+      const files = a && b ? changedFiles(a.preimage, b.preimage) : [];
+      parts.push(files.length ? `visible files changed: ${files.join(', ')}` : 'visible files changed');
+    } else {
+      parts.push(`${f.replace(/^params\./, '')} changed`);
+    }
+  }
+  return parts.join('; ') || 'key changed';
+}
+
+function changedFiles(a: Preimage, b: Preimage): string[] {
+  type Entry = [string, number, string];
+  const index = (p: Preimage) =>
+    new Map(((p.params.files as Entry[]) ?? []).map((e) => [e[0], `${e[1]}:${e[2]}`]));
+  const [x, y] = [index(a), index(b)];
+  const paths = [...new Set([...x.keys(), ...y.keys()])].sort();
+  return paths
+    .filter((p) => x.get(p) !== y.get(p))
+    .map((p) => (!x.has(p) ? `+${p}` : !y.has(p) ? `-${p}` : p));
+}

@@ -1,0 +1,68 @@
+import { Transform } from 'node:stream';
+
+/** What every token is replaced with. */
+export const MASK = '***';
+
+/**
+ * Replaces secret values with `***`. Every byte the tool writes to disk, and every line it prints,
+ * goes through one of these. The stream form holds back just enough bytes to catch a secret that
+ * is split across two chunks, so output is still streamed rather than buffered to the end.
+ */
+export class Redactor {
+  readonly #secrets: Buffer[];
+  readonly #longest: number;
+
+  constructor(secrets: Iterable<string | undefined>) {
+    // Longest first, so a secret that contains another is masked whole.
+    const unique = [...new Set([...secrets].filter((s): s is string => !!s))];
+    this.#secrets = unique.sort((a, b) => b.length - a.length).map((s) => Buffer.from(s));
+    this.#longest = this.#secrets.reduce((n, s) => Math.max(n, s.length), 0);
+  }
+
+  get active(): boolean {
+    return this.#secrets.length > 0;
+  }
+
+  redact(text: string): string {
+    let out = text;
+    for (const s of this.#secrets) out = out.split(s.toString()).join(MASK);
+    return out;
+  }
+
+  /** Whether `data` holds any secret; cheap enough to scan whole files with. */
+  contains(data: Buffer): boolean {
+    return this.#secrets.some((s) => data.includes(s));
+  }
+
+  redactBuffer(data: Buffer): Buffer {
+    if (!this.contains(data)) return data;
+    let out = data;
+    for (const s of this.#secrets) {
+      const parts: Buffer[] = [];
+      let from = 0;
+      for (let at = out.indexOf(s); at !== -1; at = out.indexOf(s, from)) {
+        parts.push(out.subarray(from, at), Buffer.from(MASK));
+        from = at + s.length;
+      }
+      parts.push(out.subarray(from));
+      out = Buffer.concat(parts);
+    }
+    return out;
+  }
+
+  /** A transform that masks secrets in a byte stream, streaming as it goes. */
+  stream(): Transform {
+    let pending: Buffer = Buffer.alloc(0);
+    const keep = Math.max(0, this.#longest - 1);
+    return new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        const data = this.redactBuffer(Buffer.concat([pending, chunk]));
+        // The tail could be the start of a secret that the next chunk completes.
+        const cut = Math.max(0, data.length - keep);
+        pending = data.subarray(cut);
+        done(null, data.subarray(0, cut));
+      },
+      flush: (done) => done(null, this.redactBuffer(pending)),
+    });
+  }
+}

@@ -1,0 +1,61 @@
+import { formatDuration } from '../duration.js';
+import { describeFailure, type PipelineEvent } from '../events.js';
+import type { Redactor } from '../redact.js';
+import type { Output, Reporter } from './reporter.js';
+import { renderSummary } from './summary.js';
+
+/** One line per event that matters, for CI logs and pipes. */
+export function plainReporter(out: Output, redactor: Redactor): Reporter {
+  const say = (line: string) => out.write(`${redactor.redact(line)}\n`);
+  const waited = new Set<string>();
+  return {
+    onEvent(event: PipelineEvent) {
+      const line = plainLine(event, waited);
+      if (line !== undefined) say(line);
+    },
+    close: () => {},
+  };
+}
+
+/** The plain-text line for an event, or undefined for events not worth a line. */
+export function plainLine(event: PipelineEvent, waited: Set<string>): string | undefined {
+  switch (event.type) {
+    case 'run-start':
+      return `run ${event.runId}: ${event.toRun} to run, ${event.alreadyDone} already done (concurrency ${event.concurrency})`;
+    case 'attempt-start':
+      return `start  ${event.attempt.benchmark}/${event.attempt.name}  workspace ${event.workspace}`;
+    case 'attempt-end': {
+      const r = event.result;
+      const how =
+        r.outcome === 'timed-out'
+          ? 'timed out'
+          : r.outcome === 'failed'
+            ? `failed (exit ${r.exitCode ?? r.signal})`
+            : 'succeeded';
+      return `done   ${r.attempt.benchmark}/${r.attempt.name}  ${how} in ${formatDuration(r.durationMs)}`;
+    }
+    case 'attempt-error':
+      return `error  ${event.attempt.benchmark}/${event.attempt.name}  ${describeFailure(event.failure)}`;
+    case 'attempt-waiting': {
+      const id = `${event.attempt.benchmark}/${event.attempt.name}`;
+      if (waited.has(id)) return undefined;
+      waited.add(id);
+      return `wait   ${id}  running in another invocation (pid ${event.ownerPid})`;
+    }
+    case 'attempt-skipped':
+      return event.why === 'completed-elsewhere'
+        ? `skip   ${event.attempt.benchmark}/${event.attempt.name}  completed by another invocation`
+        : undefined;
+    case 'node-failed':
+      return event.node.attempt ? undefined : `error  ${event.node.id}: ${describeFailure(event.failure)}`;
+    case 'cleanup':
+      return `clean  ${event.benchmark}: ${event.message}`;
+    case 'warning':
+      return `warn   ${event.message}`;
+    case 'run-end':
+      return renderSummary(event.summary).trimEnd();
+    case 'node-start':
+    case 'node-done':
+      return undefined;
+  }
+}

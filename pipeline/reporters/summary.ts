@@ -1,0 +1,37 @@
+import { relative } from 'node:path';
+import { formatDuration } from '../duration.js';
+import { type AttemptResult, describeFailure, type RunSummary } from '../events.js';
+
+const rel = (p: string) => relative(process.cwd(), p) || '.';
+
+function resultLine(r: AttemptResult): string {
+  const exit =
+    r.outcome === 'timed-out' ? 'timed out' : r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`;
+  return `  ${r.attempt.benchmark}/${r.attempt.name}  ${exit}, ${formatDuration(r.durationMs)}  -> ${rel(r.dir)}`;
+}
+
+/** The final report: what completed and how, what is left, where things are, and what to do next. */
+export function renderSummary(s: RunSummary): string {
+  const lines: string[] = [];
+  const completed = s.succeeded.length + s.failed.length + s.timedOut.length;
+  lines.push(
+    `run ${s.runId}: ${completed} completed (${s.succeeded.length} succeeded, ${s.failed.length} failed, ` +
+      `${s.timedOut.length} timed out), ${s.alreadyDone} already done, ${s.errors.length} not completed` +
+      (s.cancelled ? ' (cancelled)' : ''),
+  );
+  for (const r of [...s.succeeded, ...s.failed, ...s.timedOut]) lines.push(resultLine(r));
+  if (s.errors.length) {
+    lines.push('not completed (the attempts stay missing; run again to retry):');
+    for (const e of s.errors)
+      lines.push(`  ${e.attempt.benchmark}/${e.attempt.name}: ${describeFailure(e.failure)}`);
+  }
+  if (s.outputDirs.length) lines.push(`output: ${s.outputDirs.map(rel).join(', ')}`);
+  if (s.workspaces.length) {
+    lines.push(`temp workspaces kept (remove when done, or pass --clean):`);
+    for (const w of s.workspaces) lines.push(`  ${w}`);
+  }
+  if (s.isolationDeviations.length) lines.push(`isolation deviations: ${s.isolationDeviations.join('; ')}`);
+  if (completed > 0)
+    lines.push('next: score the attempts into eval-results/ beside each eval-attempts/ directory');
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,107 @@
+import type { Outcome } from './events.js';
+import type { Preimage } from './keys.js';
+
+/** Bump when the shape of run-log.json changes; it is part of the write-run-log key. */
+export const RUN_LOG_FORMAT = 1;
+
+/** Everything a reader of an attempt needs; run-log.md renders the same data for people. */
+export interface RunLog {
+  format: number;
+  benchmark: { name: string; displayName: string };
+  stateMode: 'greenfield' | 'brownfield';
+  baselineSource: string;
+  model: {
+    id: string;
+    displayName: string;
+    /** The value passed as --model, or `<vendor-default>`. */
+    value: string;
+    /** Where the model came from: the --model flag, runner.yaml defaults, or the vendor default. */
+    source: 'flag' | 'runner.yaml' | 'vendor-default';
+  };
+  harness: { name: string; displayName: string; cliVersion: string; argv: string[] };
+  variant: string | null;
+  mode: 'lite' | 'docker';
+  image: string | null;
+  imageDigest: string;
+  hostRuntimes: Record<string, string>;
+  attempt: number;
+  runId: string;
+  workspace: { path: string; kept: boolean };
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  outcome: Outcome;
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  timeoutMs: number;
+  visibleInputs: string[];
+  isolationDeviations: string[];
+  logLimitations: string[];
+  /** The attempt key and its preimage: compare with today's to see why an attempt is stale. */
+  key: string;
+  preimage: Preimage;
+}
+
+const row = (field: string, value: string | number | boolean | null) =>
+  `| ${field} | ${String(value ?? '-').replaceAll('|', '\\|')} |`;
+
+export function renderRunLogMarkdown(log: RunLog): string {
+  const runtimes =
+    Object.entries(log.hostRuntimes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('; ') || 'none found';
+  const list = (items: string[]) => (items.length ? items.map((i) => `- ${i}`).join('\n') : '- none');
+  return `# ${log.benchmark.displayName}: ${log.model.id} attempt ${log.attempt}
+
+| field | value |
+| --- | --- |
+${[
+  row('benchmark', log.benchmark.name),
+  row('display_name', log.benchmark.displayName),
+  row('state_mode', log.stateMode),
+  row('baseline_source', log.baselineSource),
+  row('model_id', log.model.id),
+  row('model_display_name', log.model.displayName),
+  row('harness', log.harness.name),
+  row('--model', log.model.value),
+  row('model_source', log.model.source),
+  row('variant', log.variant),
+  row('mode', log.mode),
+  row('image', log.image),
+  row('image_digest', log.imageDigest),
+  row('host_runtimes', runtimes),
+  row('harness_cli_version', log.harness.cliVersion),
+  row('attempt', log.attempt),
+  row('run_id', log.runId),
+  row('temp_workspace', `${log.workspace.path}${log.workspace.kept ? '' : ' (removed by --clean)'}`),
+  row('start', log.startedAt),
+  row('end', log.endedAt),
+  row('duration_ms', log.durationMs),
+  row('outcome', log.outcome),
+  row('exit_code', log.exitCode),
+  row('signal', log.signal),
+  row('timed_out', log.timedOut),
+  row('timeout_ms', log.timeoutMs),
+  row('attempt_key', log.key),
+].join('\n')}
+
+## Visible inputs copied
+
+${list(log.visibleInputs)}
+
+## isolation_deviations
+
+${list(log.isolationDeviations)}
+
+## log_limitations
+
+${list(log.logLimitations)}
+
+## Harness invocation
+
+\`\`\`
+${log.harness.argv.map((a) => JSON.stringify(a)).join(' ')}
+\`\`\`
+`;
+}

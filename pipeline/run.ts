@@ -1,0 +1,293 @@
+import { randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MODEL_ENV } from '../tasks/harnesses/adapter.js';
+import { BUILT_IN_HARNESSES, harnessAdapter } from '../tasks/harnesses/registry.js';
+import { pinDigest } from '../tasks/pin-digest.js';
+import { resolveImage } from '../tasks/resolve-image.js';
+import { loadSeed, type SeedOutput, seedWorkspace } from '../tasks/seed-workspace.js';
+import { AttemptChain, type RunContext } from './attempt-chain.js';
+import type { ResolvedConfig } from './config.js';
+import { type Diagnostic, errnoCode, InfraError, UsageError } from './errors.js';
+import type { AttemptResult, EventSink, Failure, PipelineEvent, RunSummary } from './events.js';
+import { isProcessAlive, readMarkers, reapDeadMarkers } from './markers.js';
+import { type AttemptLine, type BenchmarkPlan, buildPlan, type Plan, type Selection } from './plan.js';
+import { VersionProbe, which } from './probe.js';
+import { Redactor } from './redact.js';
+import { Scheduler, type SchedulerNode } from './scheduler.js';
+import { NodeStore } from './state.js';
+
+export const LITE_DEVIATION = 'lite mode, no container isolation; harness ran on host';
+
+export interface RunOptions {
+  selection: Selection;
+  runId: string | undefined;
+  concurrency: number | undefined;
+  timeoutMs: number | undefined;
+  clean: boolean;
+  signal: AbortSignal;
+  emit: EventSink;
+}
+
+/** `20261123-0915-3fa2`: sortable, unique enough across concurrent invocations. */
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 13);
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Every variable that holds a harness token under this config: none of them leaks into another harness. */
+export function tokenVariables(config: ResolvedConfig): string[] {
+  const names = new Set<string>();
+  for (const h of [...BUILT_IN_HARNESSES, ...Object.keys(config.harnesses)]) {
+    const tokenEnv = harnessAdapter(h, config.harnesses)?.tokenEnv;
+    if (tokenEnv) names.add(tokenEnv);
+  }
+  return [...names];
+}
+
+/**
+ * `run`: makes the selected attempts complete, running only what is missing (or asked to be
+ * replaced), and reports through events. Returns the summary; the CLI turns it into an exit code.
+ */
+export async function runPipeline(config: ResolvedConfig, options: RunOptions): Promise<RunSummary> {
+  const runId = options.runId ?? newRunId();
+  const probe = await new VersionProbe().load();
+  const plan = await buildPlan(config, options.selection, { persist: true, probe });
+  const tokenNames = tokenVariables(config);
+  const redactor = new Redactor(tokenNames.map((n) => process.env[n]));
+  await preflightEnvironment(plan);
+  await probe.save();
+
+  const summary: RunSummary = {
+    runId,
+    succeeded: [],
+    failed: [],
+    timedOut: [],
+    alreadyDone: 0,
+    errors: [],
+    cancelled: false,
+    workspaces: [],
+    isolationDeviations: [],
+    outputDirs: [],
+  };
+  const emit: EventSink = (event) => {
+    tally(summary, event);
+    options.emit(event);
+  };
+
+  const rc: RunContext = {
+    runId,
+    timeoutMs: options.timeoutMs ?? config.timeoutMs,
+    clean: options.clean,
+    redactor,
+    emit,
+    envFor: (line) => harnessEnv(line, tokenNames),
+    isolationDeviations: [LITE_DEVIATION],
+  };
+
+  const roots: SchedulerNode[] = [];
+  let toRun = 0;
+  for (const bp of plan.benchmarks) {
+    for (const m of await reapDeadMarkers(bp.paths)) {
+      emit({
+        type: 'cleanup',
+        benchmark: bp.bench.slug,
+        message: `${m.attempt}: removed what dead invocation ${m.pid} left (run ${m.runId})`,
+      });
+    }
+    await reapOrphanStaging(bp);
+    const { nodes, count } = benchmarkNodes(bp, rc);
+    roots.push(...nodes);
+    toRun += count;
+    for (const line of bp.lines) {
+      for (const a of line.attempts) {
+        if (a.action === 'skip') emit({ type: 'attempt-skipped', attempt: a.ref, why: 'complete' });
+      }
+    }
+  }
+  const concurrency = options.concurrency ?? config.concurrency;
+  emit({
+    type: 'run-start',
+    runId,
+    benchmarks: plan.benchmarks.map((b) => b.bench.slug),
+    toRun,
+    alreadyDone: summary.alreadyDone,
+    concurrency,
+  });
+  await new Scheduler(concurrency, options.signal, emit).execute(roots);
+  summary.cancelled = options.signal.aborted;
+  if (toRun > 0) summary.isolationDeviations = rc.isolationDeviations;
+  summary.outputDirs = plan.benchmarks.map((b) => b.paths.attempts);
+  emit({ type: 'run-end', summary });
+  return summary;
+}
+
+/** The nodes of one benchmark: resolve-image, pin-digest and seed-workspace shared by every attempt chain. */
+function benchmarkNodes(bp: BenchmarkPlan, rc: RunContext): { nodes: SchedulerNode[]; count: number } {
+  const store = new NodeStore(bp.paths, rc.redactor);
+  const slug = bp.bench.slug;
+  const image = bp.bench.manifest.image ?? null;
+  const resolveNode: SchedulerNode = {
+    ref: { id: `${slug}/resolve-image`, task: 'resolve-image', benchmark: slug },
+    deps: [],
+    priority: 0,
+    run: async (signal) => {
+      if (await store.get('resolve-image', bp.resolve.key.key)) return true;
+      const ctx = { signal, key: bp.resolve.key, emit: rc.emit, redactor: rc.redactor };
+      await store.set(
+        'resolve-image',
+        bp.resolve.key,
+        await resolveImage.run({ ref: image, mode: bp.mode }, ctx),
+      );
+      return false;
+    },
+  };
+  const pinNode: SchedulerNode = {
+    ref: { id: `${slug}/pin-digest`, task: 'pin-digest', benchmark: slug },
+    deps: [resolveNode],
+    priority: 0,
+    run: async (signal) => {
+      if (await store.get('pin-digest', bp.pin.key.key)) return true;
+      const ctx = { signal, key: bp.pin.key, emit: rc.emit, redactor: rc.redactor };
+      const input = { resolveKey: bp.resolve.key.key, ref: image, digest: bp.pin.digest };
+      await store.set('pin-digest', bp.pin.key, await pinDigest.run(input, ctx));
+      return false;
+    },
+  };
+  let seedOutput: SeedOutput | undefined;
+  const seedNode: SchedulerNode = {
+    ref: { id: `${slug}/seed-workspace`, task: 'seed-workspace', benchmark: slug },
+    deps: [],
+    priority: 0,
+    run: async (signal) => {
+      const key = bp.seed.key;
+      seedOutput = await loadSeed(bp.paths, key.key);
+      const cached = seedOutput !== undefined;
+      if (!seedOutput) {
+        const ctx = { signal, key, emit: rc.emit, redactor: rc.redactor };
+        seedOutput = await seedWorkspace.run(
+          { stateMode: bp.bench.manifest.state_mode, inventory: bp.inventory, paths: bp.paths },
+          ctx,
+        );
+      }
+      // The record keeps the preimage (every file's hash), which explains later staleness.
+      if (!(await store.get('seed-workspace', key.key))) {
+        await store.set('seed-workspace', key, { files: seedOutput.files });
+      }
+      return cached;
+    },
+  };
+  const keyContext = {
+    seedKey: bp.seed.key.key,
+    pinKey: bp.pin.key.key,
+    mode: bp.mode,
+    hostRuntimes: bp.hostRuntimes,
+  };
+  const nodes: SchedulerNode[] = [];
+  let count = 0;
+  const upstream = { pin: pinNode, seed: seedNode, seedOutput: () => seedOutput! };
+  for (const line of bp.lines) {
+    const chains = [
+      ...line.attempts.filter((a) => a.action !== 'skip'),
+      ...Array.from({ length: line.more }, () => undefined),
+    ];
+    for (const planned of chains) {
+      const chain = new AttemptChain(bp, line, planned, keyContext, rc, upstream);
+      nodes.push(...chain.nodes);
+      count++;
+    }
+  }
+  // With nothing to run, the shared nodes still run (cheaply) so the state is complete.
+  if (nodes.length === 0) nodes.push(pinNode, seedNode);
+  return { nodes, count };
+}
+
+/** Lite mode runs the CLI on the host: it must be on PATH, and its token must be set. */
+async function preflightEnvironment(plan: Plan): Promise<void> {
+  const missingTokens: Diagnostic[] = [];
+  const missingClis: string[] = [];
+  for (const bp of plan.benchmarks) {
+    for (const line of bp.lines) {
+      if (!line.attempts.some((a) => a.action !== 'skip') && line.more === 0) continue;
+      const { adapter } = line;
+      if (adapter.tokenEnv && !process.env[adapter.tokenEnv]) {
+        missingTokens.push({
+          location: { file: bp.bench.manifestPath },
+          field: `allowed_harnesses (${adapter.name})`,
+          message: `${adapter.tokenEnv} is not set; ${adapter.name} needs it`,
+        });
+      }
+      const program = adapter.argv({ model: line.model, prompt: '', args: [] })[0]!;
+      if (bp.mode === 'lite' && !(await which(program)))
+        missingClis.push(`${program} (${adapter.name}, ${bp.bench.slug})`);
+    }
+  }
+  if (missingTokens.length)
+    throw new UsageError('a harness token is missing from the environment', missingTokens);
+  if (missingClis.length)
+    throw new InfraError(`harness CLI not found on PATH: ${[...new Set(missingClis)].join(', ')}`);
+}
+
+/**
+ * The harness environment: the host's, minus every known token variable (a harness sees only
+ * its own), plus the harness's configured env, the variant's env and its own token.
+ */
+function harnessEnv(line: AttemptLine, tokenNames: string[]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const n of tokenNames) delete env[n];
+  delete env[MODEL_ENV];
+  Object.assign(env, line.adapter.env({ model: line.model, prompt: '', args: [] }), line.variant?.config.env);
+  const token = line.adapter.tokenEnv;
+  if (token && process.env[token]) env[token] = process.env[token];
+  return env;
+}
+
+/** Staging directories whose owner (pid in the name) is gone and that no marker claims. */
+async function reapOrphanStaging(bp: BenchmarkPlan): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(bp.paths.staging);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return;
+    throw error;
+  }
+  const claimed = new Set((await readMarkers(bp.paths)).map((m) => m.staging));
+  for (const name of names) {
+    const pid = Number(/\.(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
+    const path = join(bp.paths.staging, name);
+    if (!claimed.has(path) && pid && !(await isProcessAlive(pid, undefined))) {
+      await rm(path, { recursive: true, force: true });
+    }
+  }
+}
+
+function tally(summary: RunSummary, event: PipelineEvent): void {
+  switch (event.type) {
+    case 'attempt-end': {
+      const r: AttemptResult = event.result;
+      const bucket =
+        r.outcome === 'succeeded'
+          ? summary.succeeded
+          : r.outcome === 'failed'
+            ? summary.failed
+            : summary.timedOut;
+      bucket.push(r);
+      if (r.workspace) summary.workspaces.push(r.workspace);
+      break;
+    }
+    case 'attempt-skipped':
+      summary.alreadyDone++;
+      break;
+    case 'attempt-error':
+      summary.errors.push({ attempt: event.attempt, failure: event.failure as Failure });
+      break;
+    default:
+      break;
+  }
+}
+
+/** 0: everything asked for is complete; 1: an attempt failed or timed out, or an infrastructure error. */
+export function exitCodeOf(summary: RunSummary): number {
+  const bad = summary.failed.length + summary.timedOut.length + summary.errors.length;
+  return bad > 0 || summary.cancelled ? 1 : 0;
+}

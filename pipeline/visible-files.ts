@@ -1,0 +1,273 @@
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, normalize, relative, sep } from 'node:path';
+import fg from 'fast-glob';
+import { hashFile } from 'hasha';
+import { type Diagnostic, errnoCode } from './errors.js';
+import { readJsonOrUndefined, writeJsonAtomic } from './fs-atomic.js';
+import type { Benchmark } from './manifest.js';
+
+/**
+ * Entries at the root of a benchmark that an attempt must never see: the scorecard and other
+ * evaluator material, the outputs of earlier attempts and scoring, and the engine's state.
+ */
+export const FORBIDDEN = [
+  'scorecard.md',
+  'runner.yaml',
+  'baseline-manifest.md',
+  'eval-attempts',
+  'eval-results',
+  '.pipeline',
+];
+
+/** In brownfield mode, the contents of this directory become the workspace root. */
+export const BASELINE_DIR = 'baseline';
+
+export interface VisibleFile {
+  /** Path inside the workspace, with `/` separators. */
+  path: string;
+  /** Absolute real path of the content (symlinks inside the benchmark are followed). */
+  source: string;
+  /** Only the executable bit carries meaning across machines. */
+  mode: 0o644 | 0o755;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  /** sha256 of the content, filled by hashInventory. */
+  hash?: string;
+}
+
+/** What the workspace of every attempt of a benchmark starts from. */
+export interface Inventory {
+  files: VisibleFile[];
+  /** Directories, including empty ones, with `/` separators. */
+  dirs: string[];
+  /** `benchmarks/<slug>/baseline/ (N files)` for brownfield, `empty workspace` otherwise. */
+  baselineSource: string;
+}
+
+const toPosix = (p: string) => p.split(sep).join('/');
+
+function forbiddenRoot(relToBenchmark: string): string | undefined {
+  const first = toPosix(relToBenchmark).split('/')[0]?.toLowerCase();
+  return FORBIDDEN.find((f) => f === first);
+}
+
+function outside(rel: string): boolean {
+  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+}
+
+/**
+ * Resolves `model_visible_files` into the list of files an attempt receives, refusing anything
+ * forbidden or outside the benchmark: `..`, absolute paths, and symlinks whose target leads out
+ * or to a forbidden entry (also deep inside a visible directory). Every problem is a diagnostic
+ * located at its `model_visible_files[i]` entry.
+ */
+export async function scanVisibleFiles(
+  bench: Benchmark,
+): Promise<{ inventory: Inventory; diagnostics: Diagnostic[] }> {
+  const { manifest, source } = bench;
+  const benchReal = await realpath(bench.dir);
+  const diagnostics: Diagnostic[] = [];
+  const files = new Map<string, VisibleFile>();
+  const dirs = new Set<string>();
+  let baselineFiles = -1;
+
+  const problem = (i: number, message: string) =>
+    diagnostics.push(source.diagnostic(['model_visible_files', i], message));
+
+  /** Checks one real path and returns its path relative to the benchmark, or a reason to refuse it. */
+  const check = (real: string): { rel: string } | { refuse: string } => {
+    const rel = relative(benchReal, real);
+    if (outside(rel)) return { refuse: `leads outside the benchmark (to ${real})` };
+    const forbidden = forbiddenRoot(rel);
+    if (forbidden) return { refuse: `${forbidden} is never visible to an attempt` };
+    return { rel };
+  };
+
+  for (const [i, entry] of manifest.model_visible_files.entries()) {
+    if (isAbsolute(entry)) {
+      problem(i, `"${entry}" is an absolute path; visible files must be inside the benchmark`);
+      continue;
+    }
+    const normal = normalize(entry);
+    if (outside(normal)) {
+      problem(i, `"${entry}" leads outside the benchmark`);
+      continue;
+    }
+    if (normal === '.') {
+      problem(i, `"${entry}" is the whole benchmark, which holds the scorecard and runner.yaml`);
+      continue;
+    }
+    const literal = forbiddenRoot(normal);
+    if (literal) {
+      problem(i, `"${entry}": ${literal} is never visible to an attempt`);
+      continue;
+    }
+    const abs = join(bench.dir, normal);
+    let real: string;
+    try {
+      real = await realpath(abs);
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        // A dangling symlink is missing too, but say where it points.
+        const link = await lstat(abs).catch(() => undefined);
+        problem(i, link?.isSymbolicLink() ? `"${entry}" is a dangling symlink` : `"${entry}" does not exist`);
+        continue;
+      }
+      throw error;
+    }
+    const checked = check(real);
+    if ('refuse' in checked) {
+      problem(i, `"${entry}" ${checked.refuse}`);
+      continue;
+    }
+    const stats = await stat(real);
+    const isBaseline =
+      bench.manifest.state_mode === 'brownfield' && toPosix(normal).replace(/\/$/, '') === BASELINE_DIR;
+    // The baseline's contents are the workspace root; any other entry keeps its own path.
+    const base = isBaseline ? '' : toPosix(normal);
+    if (stats.isFile()) {
+      if (!addFile(files, base, real, stats))
+        problem(i, `"${entry}" is already in the workspace from another entry`);
+      continue;
+    }
+    if (!stats.isDirectory()) {
+      problem(i, `"${entry}" is neither a file nor a directory`);
+      continue;
+    }
+    if (base) dirs.add(base);
+    const before = files.size;
+    const refusals = await walkDirectory(real, base, files, dirs, check);
+    for (const r of refusals) problem(i, `"${entry}" contains ${r}`);
+    if (isBaseline) baselineFiles = files.size - before;
+  }
+
+  const inventory: Inventory = {
+    files: [...files.values()].sort((a, b) => (a.path < b.path ? -1 : 1)),
+    dirs: [...dirs].sort(),
+    baselineSource:
+      baselineFiles >= 0
+        ? `${toPosix(relative(process.cwd(), join(bench.dir, BASELINE_DIR)))}/ (${baselineFiles} files)`
+        : 'empty workspace',
+  };
+  return { inventory, diagnostics };
+}
+
+/** Adds a file; false when another visible entry already put a file at that workspace path. */
+function addFile(
+  files: Map<string, VisibleFile>,
+  path: string,
+  real: string,
+  s: import('node:fs').Stats,
+): boolean {
+  if (files.has(path)) return false;
+  files.set(path, {
+    path,
+    source: real,
+    mode: s.mode & 0o111 ? 0o755 : 0o644,
+    size: s.size,
+    mtimeMs: s.mtimeMs,
+    ino: s.ino,
+  });
+  return true;
+}
+
+/** Walks a visible directory, following symlinks only where they stay inside and allowed. */
+async function walkDirectory(
+  realDir: string,
+  base: string,
+  files: Map<string, VisibleFile>,
+  dirs: Set<string>,
+  check: (real: string) => { rel: string } | { refuse: string },
+  seen = new Set<string>([realDir]),
+): Promise<string[]> {
+  const refusals: string[] = [];
+  const entries = await fg('**', {
+    cwd: realDir,
+    dot: true,
+    onlyFiles: false,
+    followSymbolicLinks: false,
+    objectMode: true,
+  });
+  for (const e of entries) {
+    const path = base ? `${base}/${e.path}` : e.path;
+    const abs = join(realDir, e.path);
+    if (e.dirent.isDirectory()) {
+      dirs.add(path);
+    } else if (e.dirent.isFile()) {
+      if (!addFile(files, path, abs, await stat(abs)))
+        refusals.push(`${e.path}, which another entry already put in the workspace`);
+    } else if (e.dirent.isSymbolicLink()) {
+      const real = await realpath(abs).catch(() => undefined);
+      if (!real) {
+        refusals.push(`a dangling symlink: ${e.path}`);
+        continue;
+      }
+      const checked = check(real);
+      if ('refuse' in checked) {
+        refusals.push(`a symlink that ${checked.refuse}: ${e.path}`);
+        continue;
+      }
+      const s = await stat(real);
+      if (s.isFile()) {
+        if (!addFile(files, path, real, s))
+          refusals.push(`${e.path}, which another entry already put in the workspace`);
+      } else if (s.isDirectory() && !seen.has(real)) {
+        dirs.add(path);
+        refusals.push(...(await walkDirectory(real, path, files, dirs, check, new Set([...seen, real]))));
+      }
+    }
+  }
+  return refusals;
+}
+
+interface StatCacheEntry {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  hash: string;
+}
+
+/**
+ * Fills in content hashes. A file whose real path, size, mtime and inode match the stat cache is
+ * not read again. `persist` is false for `plan`, which must not write.
+ */
+export async function hashInventory(
+  inventory: Inventory,
+  statCacheFile: string,
+  persist: boolean,
+): Promise<void> {
+  const cache = (await readJsonOrUndefined<Record<string, StatCacheEntry>>(statCacheFile)) ?? {};
+  let changed = false;
+  const next: Record<string, StatCacheEntry> = {};
+  // Bounded parallelism: hashing runs on a worker thread while the main thread stats and reads.
+  const queue = [...inventory.files];
+  const worker = async () => {
+    for (let f = queue.shift(); f; f = queue.shift()) {
+      const hit = cache[f.source];
+      if (hit && hit.size === f.size && hit.mtimeMs === f.mtimeMs && hit.ino === f.ino) {
+        f.hash = hit.hash;
+      } else {
+        f.hash = await hashFile(f.source, { algorithm: 'sha256' });
+        changed = true;
+      }
+      next[f.source] = { size: f.size, mtimeMs: f.mtimeMs, ino: f.ino, hash: f.hash };
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  if (persist && (changed || Object.keys(cache).length !== Object.keys(next).length)) {
+    await writeJsonAtomic(statCacheFile, next);
+  }
+}
+
+/** The seed's key parameters: every visible path with its mode and content hash, sorted. */
+export function inventoryKeyParams(inventory: Inventory): {
+  dirs: string[];
+  files: [string, number, string][];
+} {
+  return {
+    dirs: inventory.dirs,
+    files: inventory.files.map((f) => [f.path, f.mode, f.hash ?? '']),
+  };
+}

@@ -1,0 +1,36 @@
+import type { HarnessConfig } from '../../pipeline/config.js';
+
+/** What a harness needs to build one invocation. */
+export interface InvocationInput {
+  /** The resolved model, or undefined for the vendor default. */
+  model: string | undefined;
+  /** The wrapper prompt, given as the last argument. */
+  prompt: string;
+  /** Extra arguments from config and variant, placed before the prompt. */
+  args: readonly string[];
+}
+
+/**
+ * A harness adapter: how to run one agent CLI one-shot and headless. Built-in adapters know their
+ * CLI; custom command harnesses come from bench.config.ts.
+ */
+export interface HarnessAdapter {
+  name: string;
+  displayName: string;
+  builtIn: boolean;
+  /** The host variable holding the token; it reaches only the harness environment. */
+  tokenEnv: string | undefined;
+  /** opencode has no vendor default model, so an attempt without one is refused. */
+  requiresModel: boolean;
+  /** The full argv (program first) of a lite-mode invocation. */
+  argv(input: InvocationInput): string[];
+  /** Environment added for the harness process, besides the token. */
+  env(input: InvocationInput): Record<string, string>;
+  /** Prints the CLI version; undefined when the harness has none. */
+  versionCommand: string[] | undefined;
+  /** Options from config that change what the harness does, for the attempt key. */
+  config: HarnessConfig;
+}
+
+/** The environment variable through which a custom harness learns its resolved model. */
+export const MODEL_ENV = 'BENCH_PIPELINE_MODEL';

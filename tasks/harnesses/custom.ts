@@ -1,0 +1,20 @@
+import type { HarnessConfig } from '../../pipeline/config.js';
+import { type HarnessAdapter, MODEL_ENV } from './adapter.js';
+
+/**
+ * A command harness from bench.config.ts: `command` runs with cwd = the workspace and the wrapper
+ * prompt as its last argument; the resolved model arrives in BENCH_PIPELINE_MODEL.
+ */
+export function customHarness(name: string, config: HarnessConfig & { command: string[] }): HarnessAdapter {
+  return {
+    name,
+    displayName: name,
+    builtIn: false,
+    tokenEnv: config.tokenEnv,
+    requiresModel: false,
+    argv: ({ prompt, args }) => [...config.command, ...args, prompt],
+    env: ({ model }) => ({ ...config.env, ...(model ? { [MODEL_ENV]: model } : {}) }),
+    versionCommand: config.versionCommand,
+    config,
+  };
+}

@@ -1,0 +1,69 @@
+import { mkdir, open, rename } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { errnoCode, InfraError } from '../pipeline/errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../pipeline/fs-atomic.js';
+import { RUN_LOG_FORMAT, type RunLog, renderRunLogMarkdown } from '../pipeline/run-log.js';
+import type { TaskDefinition } from '../pipeline/task.js';
+
+export interface WriteRunLogInput {
+  attemptKey: string;
+}
+
+export interface WriteRunLogRunInput extends WriteRunLogInput {
+  log: RunLog;
+  staging: string;
+  /** `eval-attempts/<model-id>-attempt-<n>` */
+  target: string;
+  /** With --rerun, the attempt being replaced is moved here first (never deleted). */
+  replaceInto: string | undefined;
+}
+
+export interface Published {
+  dir: string;
+  /** Where the replaced attempt went, if any. */
+  replaced: string | undefined;
+}
+
+/**
+ * Writes run-log.md and run-log.json into the staging directory, then publishes the attempt by
+ * renaming staging to its final name. That rename is the moment the attempt becomes complete:
+ * before it nothing is visible in eval-attempts/, after it everything is.
+ */
+export const writeRunLog: TaskDefinition<WriteRunLogInput, Published, WriteRunLogRunInput> = {
+  name: 'write-run-log',
+  version: 1,
+  keyInputs: ({ attemptKey }) => ({
+    params: { format: RUN_LOG_FORMAT },
+    upstream: { attempt: attemptKey },
+  }),
+  async run({ log, staging, target, replaceInto }, { redactor }) {
+    await writeJsonAtomic(join(staging, 'run-log.json'), log, redactor);
+    await writeFileAtomic(join(staging, 'run-log.md'), renderRunLogMarkdown(log), redactor);
+    const parent = join(target, '..');
+    await mkdir(parent, { recursive: true });
+    let replaced: string | undefined;
+    if (replaceInto) {
+      await mkdir(replaceInto, { recursive: true });
+      replaced = join(replaceInto, `${basename(target)}.${log.runId}`);
+      try {
+        await rename(target, replaced);
+      } catch (error) {
+        if (errnoCode(error) !== 'ENOENT') throw error;
+        replaced = undefined;
+      }
+    }
+    try {
+      await rename(staging, target);
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        throw new InfraError(`${target} appeared while this attempt ran; its output stays in ${staging}`);
+      }
+      throw error;
+    }
+    // Make the rename durable before the attempt is reported complete.
+    const dir = await open(parent, 'r');
+    await dir.sync().finally(() => dir.close());
+    return { dir: target, replaced };
+  },
+};
