@@ -122,10 +122,8 @@ export class AttemptChain {
       const complete = (await completeAttempts(paths.attempts)).get(this.line.modelId) ?? new Set<number>();
       const claimed = new Set((await readMarkers(paths)).map((m) => m.attempt));
       for (let n = Math.max(0, ...complete) + 1; ; n++) {
-        const name = attemptName(this.line.modelId, n);
-        if (claimed.has(name) || complete.has(n)) continue;
-        const ref = { ...this.#refFor(n) };
-        if (await this.#tryClaim(ref)) return true;
+        if (claimed.has(attemptName(this.line.modelId, n)) || complete.has(n)) continue;
+        if ((await this.#tryClaim(this.#refFor(n))) === true) return true;
       }
     }
     const ref = this.planned.ref;

@@ -240,6 +240,9 @@ async function planBenchmark(
   });
   const seedKey = taskKey(seedWorkspace, { stateMode: manifest.state_mode, inventory, paths });
   const seedDone = (await loadSeed(paths, seedKey.key)) !== undefined;
+  // Today's seed preimage is in hand; earlier ones are in the node records.
+  const seedPreimages = async (key: string) =>
+    key === seedKey.key ? seedKey.preimage : (await store.get('seed-workspace', key))?.preimage;
   const lite: NodeStatus = {
     state: 'done',
     why: `lite mode: image ${manifest.image ?? 'none'} recorded, not pulled`,
@@ -285,7 +288,7 @@ async function planBenchmark(
         const key = attemptKey(line, ref, { seedKey: seedKey.key, pinKey: pinKey.key, mode, hostRuntimes });
         const recorded = existing.has(n) ? await readRunLog(paths.attempts, ref.name) : undefined;
         const status = existing.has(n)
-          ? await completeStatus(recorded, key, store)
+          ? await completeStatus(recorded, key, seedPreimages)
           : { state: 'missing' as const, why: 'not run yet' };
         const wanted =
           (status.state === 'stale' && selection.rerun.includes('stale')) ||
@@ -345,15 +348,17 @@ export function attemptKey(line: AttemptLine, ref: AttemptRef, ctx: AttemptKeyCo
   });
 }
 
+type PreimageLookup = (key: string) => Promise<Preimage | undefined>;
+
 /** A complete attempt is done, failed (a non-zero or timed-out result) or stale (its key changed). */
 async function completeStatus(
   recorded: RunLog | undefined,
   key: NodeKey,
-  store: NodeStore,
+  seeds: PreimageLookup,
 ): Promise<NodeStatus> {
   if (!recorded?.preimage) return { state: 'stale', why: 'run-log.json is missing or unreadable' };
   if (recorded.key !== key.key)
-    return { state: 'stale', why: await explainChange(recorded.preimage, key.preimage, store) };
+    return { state: 'stale', why: await explainChange(recorded.preimage, key.preimage, seeds) };
   if (recorded.outcome === 'succeeded')
     return { state: 'done', why: `succeeded in ${Math.round(recorded.durationMs)} ms` };
   return {
@@ -366,16 +371,17 @@ async function completeStatus(
  * Says what changed between an attempt's recorded preimage and today's: the differing fields,
  * and for a changed seed the visible files that changed (from the stored seed records).
  */
-export async function explainChange(before: Preimage, after: Preimage, store: NodeStore): Promise<string> {
+export async function explainChange(
+  before: Preimage,
+  after: Preimage,
+  seeds: PreimageLookup,
+): Promise<string> {
   const fields = diffPreimages(before, after);
   const parts: string[] = [];
   for (const f of fields) {
     if (f === 'upstream.seed') {
-      const [a, b] = await Promise.all([
-        store.get('seed-workspace', before.upstream.seed ?? ''),
-        store.get('seed-workspace', after.upstream.seed ?? ''),
-      ]);
-      const files = a && b ? changedFiles(a.preimage, b.preimage) : [];
+      const [a, b] = await Promise.all([seeds(before.upstream.seed ?? ''), seeds(after.upstream.seed ?? '')]);
+      const files = a && b ? changedFiles(a, b) : [];
       parts.push(files.length ? `visible files changed: ${files.join(', ')}` : 'visible files changed');
     } else {
       parts.push(`${f.replace(/^params\./, '')} changed`);
