@@ -66,6 +66,7 @@ export class AttemptChain {
   #collected: Collected | undefined;
   /** Set when there turned out to be nothing to do (another invocation completed it). */
   #skipped = false;
+  #abandoned = false;
 
   constructor(
     private readonly bp: BenchmarkPlan,
@@ -332,20 +333,24 @@ export class AttemptChain {
     };
   }
 
-  /** Leaves no trace of an attempt that did not complete: no staging, no marker. */
+  /**
+   * Leaves no trace of an attempt that did not complete: no staging, no marker. Called for the
+   * failed node and again for each dependent it stopped; the attempt is reported once.
+   */
   async #abandon(failure: Failure): Promise<void> {
+    if (this.#abandoned) return;
+    this.#abandoned = true;
     if (this.#staging) await rm(this.#staging, { recursive: true, force: true });
     if (this.#marker) {
       await releaseMarker(this.bp.paths, this.#marker.attempt);
       this.#marker = undefined;
     }
     const attempt = this.ref ?? this.planned?.ref;
-    if (attempt && failure.reason !== 'dependency-failed') {
+    if (!attempt) return;
+    if (failure.reason !== 'dependency-failed') {
       await this.#journal({ event: 'error', attempt: attempt.name, runId: this.rc.runId, failure });
-      this.rc.emit({ type: 'attempt-error', attempt, failure });
-    } else if (attempt) {
-      this.rc.emit({ type: 'attempt-error', attempt, failure });
     }
+    this.rc.emit({ type: 'attempt-error', attempt, failure });
   }
 
   async #journal(entry: Record<string, unknown>): Promise<void> {

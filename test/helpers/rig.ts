@@ -74,8 +74,8 @@ export function configFile(extra = ''): string {
 `;
 }
 
-export async function makeRig(files: Record<string, string> = {}): Promise<Rig> {
-  const dir = await mkdtemp(join(tmpdir(), 'bp-test-'));
+export async function makeRig(files: Record<string, string> = {}, parent = tmpdir()): Promise<Rig> {
+  const dir = await mkdtemp(join(parent, 'bp-test-'));
   const cacheDir = join(dir, '.cache');
   const countFile = join(dir, 'invocations.txt');
   if (!process.env.KEEP_TEST_DIRS) {

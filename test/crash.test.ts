@@ -1,0 +1,122 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { benchmarkFiles, isRunning, makeRig, type Rig, waitFor } from './helpers/rig.js';
+
+const attemptDirs = async (rig: Rig) =>
+  (await rig.ls('benchmarks/b/eval-attempts')).filter((n) => n.includes('-attempt-'));
+
+/** Every visible attempt directory is whole: it has the logs that are written last. */
+async function expectOnlyWholeAttempts(rig: Rig): Promise<void> {
+  for (const name of await attemptDirs(rig)) {
+    const files = await rig.ls(`benchmarks/b/eval-attempts/${name}`);
+    expect(files, name).toEqual(expect.arrayContaining(['agent-run.log', 'out.txt', 'run-log.json', 'run-log.md']));
+    expect(JSON.parse(await rig.read(`benchmarks/b/eval-attempts/${name}/run-log.json`)).attempt).toBeGreaterThan(0);
+  }
+}
+
+async function harnessPids(rig: Rig): Promise<number[]> {
+  const text = await readFile(rig.countFile, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => Number(l.split(' ')[0]));
+}
+
+describe('crash safety', () => {
+  it('kill -9 mid-batch, then a rerun completes the set: no duplicate, no partial attempt', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const env = { HARNESS_SLEEP_MS: '1500' };
+    const { child, done } = rig.spawnCli(['run', '--harness', 't', '--attempts', '6', '--concurrency', '2'], env);
+    // Kill it once one attempt is published and two more are running.
+    await waitFor(async () => (await attemptDirs(rig)).length >= 1 && (await rig.ls('benchmarks/b/.pipeline/running')).length >= 1, 30_000, 'a published attempt and a running one');
+    child.kill('SIGKILL');
+    await done;
+    const published = await attemptDirs(rig);
+    expect(published.length).toBeGreaterThanOrEqual(1);
+    expect(published.length).toBeLessThan(6);
+    await expectOnlyWholeAttempts(rig);
+    const orphans = await harnessPids(rig);
+
+    const rerun = await rig.cli(['run', '--harness', 't', '--attempts', '6', '--concurrency', '2']);
+    expect(rerun.code, rerun.stderr + rerun.stdout).toBe(0);
+    expect(rerun.stdout).toContain('removed what dead invocation');
+    expect(await attemptDirs(rig)).toEqual([1, 2, 3, 4, 5, 6].map((n) => `t-default-attempt-${n}`));
+    await expectOnlyWholeAttempts(rig);
+    // Nothing is left of the dead invocation: no markers, no staging, no harness still running.
+    expect(await rig.ls('benchmarks/b/.pipeline/running')).toEqual([]);
+    expect(await rig.ls('benchmarks/b/.pipeline/staging')).toEqual([]);
+    for (const pid of orphans) expect(await isRunning(pid)).toBe(false);
+    // Each attempt published once: the rerun ran only what the dead one did not publish.
+    const runIds = new Set<string>();
+    for (const name of await attemptDirs(rig)) {
+      runIds.add(JSON.parse(await rig.read(`benchmarks/b/eval-attempts/${name}/run-log.json`)).runId);
+    }
+    expect(runIds.size).toBe(2);
+  });
+
+  it('two concurrent invocations on one benchmark do not collide', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const env = { HARNESS_SLEEP_MS: '600' };
+    const args = ['run', '--harness', 't', '--attempts', '4', '--concurrency', '2'];
+    const [a, b] = await Promise.all([rig.spawnCli(args, env).done, rig.spawnCli(args, env).done]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(await attemptDirs(rig)).toHaveLength(4);
+    // Each attempt ran exactly once, whichever invocation ran it.
+    expect(await rig.invocations()).toBe(4);
+    await expectOnlyWholeAttempts(rig);
+
+    // --more from two invocations at once claims distinct indices.
+    const more = ['run', '--harness', 't', '--more', '2', '--concurrency', '2'];
+    const [c, d] = await Promise.all([rig.spawnCli(more, env).done, rig.spawnCli(more, env).done]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(d.code, d.stderr).toBe(0);
+    expect(await attemptDirs(rig)).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => `t-default-attempt-${n}`));
+  });
+
+  it('SIGINT stops running harnesses and leaves no partial state', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const { child, done } = rig.spawnCli(['run', '--harness', 't', '--attempts', '3', '--concurrency', '2'], {
+      HARNESS_SLEEP_MS: '20000',
+    });
+    await waitFor(async () => (await harnessPids(rig)).length >= 2, 20_000, 'two harnesses running');
+    child.kill('SIGINT');
+    const result = await done;
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('(cancelled)');
+    expect(await attemptDirs(rig)).toEqual([]);
+    expect(await rig.ls('benchmarks/b/.pipeline/running')).toEqual([]);
+    expect(await rig.ls('benchmarks/b/.pipeline/staging')).toEqual([]);
+    for (const pid of await harnessPids(rig)) expect(await isRunning(pid)).toBe(false);
+    // The cancelled attempts are missing, so the next run does them.
+    const plan = await rig.cli(['plan', '--harness', 't', '--attempts', '3']);
+    expect(plan.stdout).toContain('3 missing');
+  });
+
+  it('a full disk fails the attempt cleanly: reported, nothing half-written, retried later', async () => {
+    // A real full disk: the project lives on a 2 MB tmpfs; the harness writes 4 MB into its workspace.
+    const mount = await mkdtemp(join(tmpdir(), 'bp-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mount]);
+    onTestFinished(async () => {
+      execFileSync('umount', ['-l', mount]);
+      await rm(mount, { recursive: true, force: true });
+    });
+    const rig = await makeRig(benchmarkFiles('b'), mount);
+    const full = await rig.cli(['run', '--harness', 't', '--attempts', '2'], { BIG_FILE_MB: '4' });
+    expect(full.code).toBe(1);
+    expect(full.stdout).toContain('ENOSPC: no space left on device');
+    expect(full.stdout).toContain('0 completed (0 succeeded, 0 failed, 0 timed out), 0 already done, 2 not completed');
+    expect(await attemptDirs(rig)).toEqual([]);
+    expect(await rig.ls('benchmarks/b/.pipeline/staging')).toEqual([]);
+    expect(await rig.ls('benchmarks/b/.pipeline/running')).toEqual([]);
+
+    // With room again, the same attempts complete.
+    const retry = await rig.cli(['run', '--harness', 't', '--attempts', '2']);
+    expect(retry.code, retry.stdout).toBe(0);
+    expect(await attemptDirs(rig)).toEqual(['t-default-attempt-1', 't-default-attempt-2']);
+    await expectOnlyWholeAttempts(rig);
+  });
+});
