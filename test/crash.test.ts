@@ -12,8 +12,12 @@ const attemptDirs = async (rig: Rig) =>
 async function expectOnlyWholeAttempts(rig: Rig): Promise<void> {
   for (const name of await attemptDirs(rig)) {
     const files = await rig.ls(`benchmarks/b/eval-attempts/${name}`);
-    expect(files, name).toEqual(expect.arrayContaining(['agent-run.log', 'out.txt', 'run-log.json', 'run-log.md']));
-    expect(JSON.parse(await rig.read(`benchmarks/b/eval-attempts/${name}/run-log.json`)).attempt).toBeGreaterThan(0);
+    expect(files, name).toEqual(
+      expect.arrayContaining(['agent-run.log', 'out.txt', 'run-log.json', 'run-log.md']),
+    );
+    expect(
+      JSON.parse(await rig.read(`benchmarks/b/eval-attempts/${name}/run-log.json`)).attempt,
+    ).toBeGreaterThan(0);
   }
 }
 
@@ -29,9 +33,17 @@ describe('crash safety', () => {
   it('kill -9 mid-batch, then a rerun completes the set: no duplicate, no partial attempt', async () => {
     const rig = await makeRig(benchmarkFiles('b'));
     const env = { HARNESS_SLEEP_MS: '1500' };
-    const { child, done } = rig.spawnCli(['run', '--harness', 't', '--attempts', '6', '--concurrency', '2'], env);
+    const { child, done } = rig.spawnCli(
+      ['run', '--harness', 't', '--attempts', '6', '--concurrency', '2'],
+      env,
+    );
     // Kill it once one attempt is published and two more are running.
-    await waitFor(async () => (await attemptDirs(rig)).length >= 1 && (await rig.ls('benchmarks/b/.pipeline/running')).length >= 1, 30_000, 'a published attempt and a running one');
+    await waitFor(
+      async () =>
+        (await attemptDirs(rig)).length >= 1 && (await rig.ls('benchmarks/b/.pipeline/running')).length >= 1,
+      30_000,
+      'a published attempt and a running one',
+    );
     child.kill('SIGKILL');
     await done;
     const published = await attemptDirs(rig);
@@ -108,7 +120,9 @@ describe('crash safety', () => {
     const full = await rig.cli(['run', '--harness', 't', '--attempts', '2'], { BIG_FILE_MB: '4' });
     expect(full.code).toBe(1);
     expect(full.stdout).toContain('ENOSPC: no space left on device');
-    expect(full.stdout).toContain('0 completed (0 succeeded, 0 failed, 0 timed out), 0 already done, 2 not completed');
+    expect(full.stdout).toContain(
+      '0 completed (0 succeeded, 0 failed, 0 timed out), 0 already done, 2 not completed',
+    );
     expect(await attemptDirs(rig)).toEqual([]);
     expect(await rig.ls('benchmarks/b/.pipeline/staging')).toEqual([]);
     expect(await rig.ls('benchmarks/b/.pipeline/running')).toEqual([]);

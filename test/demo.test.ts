@@ -35,13 +35,18 @@ export default defineConfig({
     execFileSync(process.execPath, ['--test'], { cwd: attempt, stdio: 'pipe' });
     const out = execFileSync(process.execPath, ['fizzbuzz.mjs', '15'], { cwd: attempt, encoding: 'utf8' });
     expect(out.trim().split('\n').at(-1)).toBe('FizzBuzz');
-    const log = JSON.parse(await rig.read('benchmarks/fizzbuzz-cli/eval-attempts/demo-default-attempt-1/run-log.json'));
+    const log = JSON.parse(
+      await rig.read('benchmarks/fizzbuzz-cli/eval-attempts/demo-default-attempt-1/run-log.json'),
+    );
     expect(log.harness.cliVersion).toBe('demo-agent 1.0.0');
     expect(log.benchmark.displayName).toBe('FizzBuzz command-line tool');
   });
 
   it("this repository's own config plans the demo with no side effects", () => {
-    const out = execFileSync(process.execPath, [CLI, 'plan', '--harness', 'demo', '--json'], { cwd: REPO, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [CLI, 'plan', '--harness', 'demo', '--json'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    });
     const nodes = JSON.parse(out).nodes as { task: string; benchmark: string }[];
     expect(nodes.filter((n) => n.task === 'run-harness')).toHaveLength(3);
     expect(new Set(nodes.map((n) => n.benchmark))).toEqual(new Set(['fizzbuzz-cli']));
