@@ -118,6 +118,10 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // Listen before any await: a quick harness can exit while the marker is being updated.
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('exit', (code, sig) => resolve([code, sig])),
+    );
     const spawned = await new Promise<Error | undefined>((resolve) => {
       child.once('spawn', () => resolve(undefined));
       child.once('error', (error) => resolve(error));
@@ -126,14 +130,10 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
       log.end();
       const code = (spawned as NodeJS.ErrnoException).code;
       throw new InfraError(
-        code === 'ENOENT'
-          ? `harness CLI not found: ${program}`
-          : `could not start ${program}: ${spawned.message}`,
+        code === 'ENOENT' ? `harness CLI not found: ${program}` : `could not start ${program}: ${spawned.message}`,
       );
     }
     const pid = child.pid!;
-    await input.onSpawn(pid, await processStart(pid), workspace);
-
     let stderrTail = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderrTail = (stderrTail + chunk.toString()).slice(-STDERR_TAIL);
@@ -165,9 +165,8 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
         redacting.once('end', resolve).once('error', reject);
       });
     const streams = Promise.all([copy(child.stdout), copy(child.stderr)]);
-    const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-      child.once('exit', (code, sig) => resolve([code, sig])),
-    );
+    await input.onSpawn(pid, await processStart(pid), workspace);
+    const [exitCode, signal] = await exited;
     clearTimeout(timer);
     ctx.signal.removeEventListener('abort', stop);
     // Whatever the harness left running in its group (a dev server, say) ends with it.
