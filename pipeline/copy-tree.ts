@@ -1,7 +1,6 @@
 import { constants } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import fg from 'fast-glob';
 import type { Redactor } from './redact.js';
 
 /** One entry of a directory tree, by path relative to its root (`/` separators). */
@@ -15,7 +14,7 @@ const PARALLEL_COPIES = 32;
 
 /** Lists a tree without following symlinks; sockets and other special files are left out. */
 export async function listTree(root: string): Promise<TreeEntry[]> {
-  const found = await fg('**', {
+  const found = await (await import('fast-glob')).default('**', {
     cwd: root,
     dot: true,
     onlyFiles: false,

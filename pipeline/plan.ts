@@ -258,52 +258,60 @@ async function planBenchmark(
     const cliVersion = r.adapter.versionCommand
       ? ((await options.probe.version(r.adapter.versionCommand)) ?? 'not-installed')
       : 'unversioned';
-    {
-      const { variant } = r;
-      const id = modelId(r.adapter.name, r.model, variant?.name);
-      const existing = complete.get(id) ?? new Set<number>();
-      const target =
-        selection.more || selection.lines ? 0 : (selection.attempts ?? manifest.attempts_default);
-      const indices = [...new Set([...Array.from({ length: target }, (_, i) => i + 1), ...existing])].sort(
-        (a, b) => a - b,
-      );
-      const line: AttemptLine = {
-        ...r,
+    const id = modelId(r.adapter.name, r.model, r.variant?.name);
+    const existing = complete.get(id) ?? new Set<number>();
+    const target = selection.more || selection.lines ? 0 : (selection.attempts ?? manifest.attempts_default);
+    const indices = [...new Set([...Array.from({ length: target }, (_, i) => i + 1), ...existing])];
+    const line: AttemptLine = {
+      ...r,
+      modelId: id,
+      cliVersion,
+      wrapperPrompt: wrapperPromptFor(r.adapter),
+      attempts: [],
+      more: selection.more ?? 0,
+    };
+    const planAttempt = async (n: number): Promise<AttemptPlan> => {
+      const ref: AttemptRef = {
+        benchmark: bench.slug,
+        name: attemptName(id, n),
         modelId: id,
-        cliVersion,
-        wrapperPrompt: wrapperPromptFor(r.adapter),
-        attempts: [],
-        more: selection.more ?? 0,
+        n,
+        harness: r.adapter.name,
+        model: r.model,
+        variant: r.variant?.name,
       };
-      for (const n of indices) {
-        const ref: AttemptRef = {
-          benchmark: bench.slug,
-          name: attemptName(id, n),
-          modelId: id,
-          n,
-          harness: r.adapter.name,
-          model: r.model,
-          variant: variant?.name,
-        };
-        const key = attemptKey(line, ref, { seedKey: seedKey.key, pinKey: pinKey.key, mode, hostRuntimes });
-        const recorded = existing.has(n) ? await readRunLog(paths.attempts, ref.name) : undefined;
-        const status = existing.has(n)
-          ? await completeStatus(recorded, key, seedPreimages)
-          : { state: 'missing' as const, why: 'not run yet' };
-        const wanted =
-          (status.state === 'stale' && selection.rerun.includes('stale')) ||
-          (status.state === 'failed' && recorded && selection.rerun.includes(recorded.outcome as RerunWhat));
-        line.attempts.push({
+      const key = attemptKey(line, ref, { seedKey: seedKey.key, pinKey: pinKey.key, mode, hostRuntimes });
+      if (!existing.has(n)) {
+        const runningElsewhere = markers.find((m) => m.attempt === ref.name);
+        return {
           ref,
           key,
-          status,
-          action: status.state === 'missing' ? 'run' : wanted ? 'replace' : 'skip',
-          recorded,
-          runningElsewhere: markers.find((m) => m.attempt === ref.name),
-        });
+          status: { state: 'missing', why: 'not run yet' },
+          action: 'run',
+          recorded: undefined,
+          runningElsewhere,
+        };
       }
-      lines.push(line);
-    }
+      const recorded = await readRunLog(paths.attempts, ref.name);
+      const status = await completeStatus(recorded, key, seedPreimages);
+      const replace =
+        (status.state === 'stale' && selection.rerun.includes('stale')) ||
+        (status.state === 'failed' &&
+          recorded !== undefined &&
+          selection.rerun.includes(recorded.outcome as RerunWhat));
+      return {
+        ref,
+        key,
+        status,
+        action: replace ? 'replace' : 'skip',
+        recorded,
+        runningElsewhere: undefined,
+      };
+    };
+    // The run-logs of complete attempts are read concurrently: with a thousand attempts, reading
+    // them one after another is most of the time `plan` takes.
+    line.attempts = await Promise.all(indices.sort((a, b) => a - b).map(planAttempt));
+    lines.push(line);
   }
 
   return {

@@ -25,6 +25,8 @@ export interface RunOptions {
   concurrency: number | undefined;
   timeoutMs: number | undefined;
   clean: boolean;
+  /** Re-resolve the image instead of using the locked digest (docker mode). */
+  updateImage: boolean;
   signal: AbortSignal;
   emit: EventSink;
 }
@@ -96,6 +98,12 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
       });
     }
     await reapOrphanStaging(bp);
+    if (options.updateImage && bp.mode === 'lite') {
+      emit({
+        type: 'warning',
+        message: `${bp.bench.slug}: --update-image has no effect in lite mode (no image is pulled)`,
+      });
+    }
     const { nodes, count } = benchmarkNodes(bp, rc);
     roots.push(...nodes);
     toRun += count;

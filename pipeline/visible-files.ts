@@ -1,6 +1,5 @@
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
-import fg from 'fast-glob';
 import { hashFile } from 'hasha';
 import { type Diagnostic, errnoCode } from './errors.js';
 import { readJsonOrUndefined, writeJsonAtomic } from './fs-atomic.js';
@@ -183,7 +182,7 @@ async function walkDirectory(
   seen = new Set<string>([realDir]),
 ): Promise<string[]> {
   const refusals: string[] = [];
-  const entries = await fg('**', {
+  const entries = await (await import('fast-glob')).default('**', {
     cwd: realDir,
     dot: true,
     onlyFiles: false,

@@ -130,7 +130,9 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
       log.end();
       const code = (spawned as NodeJS.ErrnoException).code;
       throw new InfraError(
-        code === 'ENOENT' ? `harness CLI not found: ${program}` : `could not start ${program}: ${spawned.message}`,
+        code === 'ENOENT'
+          ? `harness CLI not found: ${program}`
+          : `could not start ${program}: ${spawned.message}`,
       );
     }
     const pid = child.pid!;

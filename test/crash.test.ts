@@ -89,24 +89,30 @@ describe('crash safety', () => {
     expect(await attemptDirs(rig)).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => `t-default-attempt-${n}`));
   });
 
-  it('SIGINT stops running harnesses and leaves no partial state', async () => {
-    const rig = await makeRig(benchmarkFiles('b'));
-    const { child, done } = rig.spawnCli(['run', '--harness', 't', '--attempts', '3', '--concurrency', '2'], {
-      HARNESS_SLEEP_MS: '20000',
-    });
-    await waitFor(async () => (await harnessPids(rig)).length >= 2, 20_000, 'two harnesses running');
-    child.kill('SIGINT');
-    const result = await done;
-    expect(result.code).toBe(1);
-    expect(result.stdout).toContain('(cancelled)');
-    expect(await attemptDirs(rig)).toEqual([]);
-    expect(await rig.ls('benchmarks/b/.pipeline/running')).toEqual([]);
-    expect(await rig.ls('benchmarks/b/.pipeline/staging')).toEqual([]);
-    for (const pid of await harnessPids(rig)) expect(await isRunning(pid)).toBe(false);
-    // The cancelled attempts are missing, so the next run does them.
-    const plan = await rig.cli(['plan', '--harness', 't', '--attempts', '3']);
-    expect(plan.stdout).toContain('3 missing');
-  });
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s stops running harnesses and leaves no partial state',
+    async (signal) => {
+      const rig = await makeRig(benchmarkFiles('b'));
+      const { child, done } = rig.spawnCli(
+        ['run', '--harness', 't', '--attempts', '3', '--concurrency', '2'],
+        {
+          HARNESS_SLEEP_MS: '20000',
+        },
+      );
+      await waitFor(async () => (await harnessPids(rig)).length >= 2, 20_000, 'two harnesses running');
+      child.kill(signal);
+      const result = await done;
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('(cancelled)');
+      expect(await attemptDirs(rig)).toEqual([]);
+      expect(await rig.ls('benchmarks/b/.pipeline/running')).toEqual([]);
+      expect(await rig.ls('benchmarks/b/.pipeline/staging')).toEqual([]);
+      for (const pid of await harnessPids(rig)) expect(await isRunning(pid)).toBe(false);
+      // The cancelled attempts are missing, so the next run does them.
+      const plan = await rig.cli(['plan', '--harness', 't', '--attempts', '3']);
+      expect(plan.stdout).toContain('3 missing');
+    },
+  );
 
   it('a full disk fails the attempt cleanly: reported, nothing half-written, retried later', async () => {
     // A real full disk: the project lives on a 2 MB tmpfs; the harness writes 4 MB into its workspace.

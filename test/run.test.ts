@@ -178,7 +178,9 @@ describe('run, lite mode', () => {
 
   it('sees a harness that exits at once (before its marker is updated)', async () => {
     const rig = await makeRig({ ...benchmarkFiles('b', { allowed_harnesses: '\n  - quick' }) });
-    await rig.write({ 'bench.config.mjs': "export default { harnesses: { quick: { command: ['true'] } } };\n" });
+    await rig.write({
+      'bench.config.mjs': "export default { harnesses: { quick: { command: ['true'] } } };\n",
+    });
     const r = await rig.cli(['run', '--harness', 'quick', '--attempts', '20', '--concurrency', '4']);
     expect(r.code, r.stderr).toBe(0);
     expect(await attempts(rig)).toHaveLength(20);

@@ -49,6 +49,7 @@ export async function runCommand({ values, positionals }: ParsedArgs<'run'>): Pr
       concurrency: positiveInt('concurrency', values.concurrency),
       timeoutMs,
       clean: values.clean ?? false,
+      updateImage: values['update-image'] ?? false,
       signal: controller.signal,
       emit: (event) => reporter.onEvent(event),
     });
