@@ -1,3 +1,5 @@
+import type { Failure } from './events.js';
+
 /**
  * Errors the user can act on. Each carries the exit code the CLI ends with and, where the
  * problem sits in a file, the place (`file:line:col`) so editors can jump to it.
@@ -47,8 +49,12 @@ export class UsageError extends Error {
 /** Exit code 1: the environment failed us (a CLI not found, a disk full); not a result of an attempt. */
 export class InfraError extends Error {
   readonly exitCode = 1;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    message: string,
+    /** The failure as data, for the scheduler; a plain message otherwise. */
+    readonly failure: Failure = { reason: 'unknown', message },
+  ) {
+    super(message);
     this.name = 'InfraError';
   }
 }

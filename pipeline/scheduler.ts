@@ -19,12 +19,7 @@ export interface SchedulerNode {
 /** Turns anything thrown into a Failure, at this one place. */
 export function toFailure(error: unknown): Failure {
   if (error instanceof CancelledError) return { reason: 'cancelled' };
-  if (error instanceof InfraError) {
-    const m = /^harness CLI not found: (.+)$/.exec(error.message);
-    return m
-      ? { reason: 'harness-not-found', program: m[1]! }
-      : { reason: 'spawn-failed', message: error.message };
-  }
+  if (error instanceof InfraError) return error.failure;
   const code = (error as NodeJS.ErrnoException)?.code;
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return { reason: 'io', message: messageOf(error) };
   return { reason: 'unknown', message: messageOf(error) };

@@ -128,12 +128,11 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
     });
     if (spawned) {
       log.end();
-      const code = (spawned as NodeJS.ErrnoException).code;
-      throw new InfraError(
-        code === 'ENOENT'
-          ? `harness CLI not found: ${program}`
-          : `could not start ${program}: ${spawned.message}`,
-      );
+      if ((spawned as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new InfraError(`harness CLI not found: ${program}`, { reason: 'harness-not-found', program });
+      }
+      const message = `could not start ${program}: ${spawned.message}`;
+      throw new InfraError(message, { reason: 'spawn-failed', message });
     }
     const pid = child.pid!;
     let stderrTail = '';

@@ -57,7 +57,8 @@ export const writeRunLog: TaskDefinition<WriteRunLogInput, Published, WriteRunLo
     } catch (error) {
       const code = errnoCode(error);
       if (code === 'ENOTEMPTY' || code === 'EEXIST') {
-        throw new InfraError(`${target} appeared while this attempt ran; its output stays in ${staging}`);
+        // Running markers rule this out among invocations; something else wrote there.
+        throw new InfraError(`${target} appeared while this attempt ran; this attempt's output is discarded`);
       }
       throw error;
     }
