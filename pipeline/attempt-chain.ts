@@ -255,6 +255,7 @@ export class AttemptChain {
       },
       this.#ctx(signal, key),
     );
+    await this.bp.records.note(ref.name, log);
     await releaseMarker(this.bp.paths, ref.name);
     this.#marker = undefined;
     if (this.rc.clean) await rm(run.workspace, { recursive: true, force: true });

@@ -165,3 +165,21 @@ export async function reapDeadMarkers(paths: StatePaths): Promise<RunningMarker[
   }
   return reaped;
 }
+
+/** `.tmp-<pid>-<hex>`: a temp file or directory of process <pid> (see tempPathFor, uniqueSuffix). */
+const TEMP_NAME = /^\.tmp-(\d+)-[0-9a-f]+$/;
+
+/**
+ * Removes the temp files and directories that a killed process left in `dirs` (a marker being
+ * written, a template being built): those whose owner pid is gone on this host.
+ */
+export async function reapDeadTemps(dirs: readonly string[]): Promise<void> {
+  for (const dir of dirs) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      const pid = Number(TEMP_NAME.exec(name)?.[1]);
+      if (pid && !(await isProcessAlive(pid, undefined)))
+        await rm(join(dir, name), { recursive: true, force: true });
+    }
+  }
+}

@@ -5,7 +5,8 @@ import { LITE_DIGEST, pinDigest } from '../tasks/pin-digest.js';
 import { resolveImage } from '../tasks/resolve-image.js';
 import { DEFAULT_WRAPPER_PROMPT, runHarness } from '../tasks/run-harness.js';
 import { loadSeed, seedWorkspace } from '../tasks/seed-workspace.js';
-import { attemptName, completeAttempts, modelId, readRunLog } from './attempts.js';
+import { type AttemptRecord, AttemptRecords } from './attempt-records.js';
+import { attemptName, completeAttempts, modelId } from './attempts.js';
 import { selectBenchmarks } from './benchmarks.js';
 import type { ResolvedConfig, VariantConfig } from './config.js';
 import { type Diagnostic, UsageError } from './errors.js';
@@ -51,7 +52,7 @@ export interface AttemptPlan {
   status: NodeStatus;
   /** skip: complete, nothing to do; run: make it complete; replace: run again, moving the old one aside. */
   action: 'skip' | 'run' | 'replace';
-  recorded: RunLog | undefined;
+  recorded: AttemptRecord | undefined;
   /** A live invocation is running this attempt now. */
   runningElsewhere: RunningMarker | undefined;
 }
@@ -76,6 +77,8 @@ export interface BenchmarkPlan {
   paths: StatePaths;
   mode: 'lite' | 'docker';
   inventory: Inventory;
+  /** The complete attempts' records; `run` adds to them and saves them at the end. */
+  records: AttemptRecords;
   hostRuntimes: Record<string, string>;
   resolve: { key: NodeKey; status: NodeStatus };
   pin: { key: NodeKey; digest: string; status: NodeStatus };
@@ -250,6 +253,7 @@ async function planBenchmark(
 
   const hostRuntimes = mode === 'lite' ? await options.probe.hostRuntimes() : {};
   const complete = await completeAttempts(paths.attempts);
+  const records = await AttemptRecords.load(paths);
   const markers = await readMarkers(paths);
   const wrapperPromptFor = (a: HarnessAdapter) =>
     a.config.wrapperPrompt ?? config.wrapperPrompt ?? DEFAULT_WRAPPER_PROMPT;
@@ -292,8 +296,8 @@ async function planBenchmark(
           runningElsewhere,
         };
       }
-      const recorded = await readRunLog(paths.attempts, ref.name);
-      const status = await completeStatus(recorded, key, seedPreimages);
+      const recorded = await records.get(ref.name);
+      const status = await completeStatus(ref.name, recorded, key, records, seedPreimages);
       const replace =
         (status.state === 'stale' && selection.rerun.includes('stale')) ||
         (status.state === 'failed' &&
@@ -308,8 +312,8 @@ async function planBenchmark(
         runningElsewhere: undefined,
       };
     };
-    // The run-logs of complete attempts are read concurrently: with a thousand attempts, reading
-    // them one after another is most of the time `plan` takes.
+    // Concurrently: with a thousand attempts, checking their records one after another is most
+    // of the time `plan` takes.
     line.attempts = await Promise.all(indices.sort((a, b) => a - b).map(planAttempt));
     lines.push(line);
   }
@@ -319,6 +323,7 @@ async function planBenchmark(
     paths,
     mode,
     inventory,
+    records,
     hostRuntimes,
     resolve: { key: resolveKey, status: lite },
     pin: { key: pinKey, digest: LITE_DIGEST, status: { state: 'done', why: LITE_DIGEST } },
@@ -360,13 +365,17 @@ type PreimageLookup = (key: string) => Promise<Preimage | undefined>;
 
 /** A complete attempt is done, failed (a non-zero or timed-out result) or stale (its key changed). */
 async function completeStatus(
-  recorded: RunLog | undefined,
+  name: string,
+  recorded: AttemptRecord | undefined,
   key: NodeKey,
+  records: AttemptRecords,
   seeds: PreimageLookup,
 ): Promise<NodeStatus> {
-  if (!recorded?.preimage) return { state: 'stale', why: 'run-log.json is missing or unreadable' };
-  if (recorded.key !== key.key)
-    return { state: 'stale', why: await explainChange(recorded.preimage, key.preimage, seeds) };
+  if (!recorded) return { state: 'stale', why: 'run-log.json is missing or unreadable' };
+  if (recorded.key !== key.key) {
+    const before = (await records.runLog(name))?.preimage;
+    return { state: 'stale', why: before ? await explainChange(before, key.preimage, seeds) : 'key changed' };
+  }
   if (recorded.outcome === 'succeeded')
     return { state: 'done', why: `succeeded in ${Math.round(recorded.durationMs)} ms` };
   return {

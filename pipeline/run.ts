@@ -10,7 +10,7 @@ import { AttemptChain, type RunContext } from './attempt-chain.js';
 import type { ResolvedConfig } from './config.js';
 import { type Diagnostic, errnoCode, InfraError, UsageError } from './errors.js';
 import type { AttemptResult, EventSink, Failure, PipelineEvent, RunSummary } from './events.js';
-import { isProcessAlive, readMarkers, reapDeadMarkers } from './markers.js';
+import { isProcessAlive, readMarkers, reapDeadMarkers, reapDeadTemps } from './markers.js';
 import { type AttemptLine, type BenchmarkPlan, buildPlan, type Plan, type Selection } from './plan.js';
 import { VersionProbe, which } from './probe.js';
 import { Redactor } from './redact.js';
@@ -98,6 +98,10 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
       });
     }
     await reapOrphanStaging(bp);
+    const recordDirs = (await readdir(bp.paths.nodes).catch(() => [] as string[])).map((t) =>
+      join(bp.paths.nodes, t),
+    );
+    await reapDeadTemps([bp.paths.root, bp.paths.running, bp.paths.seeds, ...recordDirs]);
     if (options.updateImage && bp.mode === 'lite') {
       emit({
         type: 'warning',
@@ -123,6 +127,7 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
     concurrency,
   });
   await new Scheduler(concurrency, options.signal, emit).execute(roots);
+  for (const bp of plan.benchmarks) await bp.records.save();
   summary.cancelled = options.signal.aborted;
   if (toRun > 0) summary.isolationDeviations = rc.isolationDeviations;
   summary.outputDirs = plan.benchmarks.map((b) => b.paths.attempts);

@@ -69,6 +69,22 @@ describe('crash safety', () => {
     expect(runIds.size).toBe(2);
   });
 
+  it("a new run removes a dead process's temp files and keeps a live one's", async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const deadPid = Number(execFileSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).trim());
+    await rig.write({
+      [`benchmarks/b/.pipeline/running/.tmp-${deadPid}-0a1b2c3d`]: '{"pid":',
+      [`benchmarks/b/.pipeline/seeds/.tmp-${deadPid}-0a1b2c3d/tree/prompt.md`]: 'half a template',
+      [`benchmarks/b/.pipeline/.tmp-${deadPid}-0a1b2c3d`]: '{',
+      [`benchmarks/b/.pipeline/running/.tmp-${process.pid}-0a1b2c3d`]: 'a live process is writing this',
+    });
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await rig.ls('benchmarks/b/.pipeline/running')).toEqual([`.tmp-${process.pid}-0a1b2c3d`]);
+    expect((await rig.ls('benchmarks/b/.pipeline/seeds')).filter((n) => n.startsWith('.tmp'))).toEqual([]);
+    expect((await rig.ls('benchmarks/b/.pipeline')).filter((n) => n.startsWith('.tmp'))).toEqual([]);
+  });
+
   it('two concurrent invocations on one benchmark do not collide', async () => {
     const rig = await makeRig(benchmarkFiles('b'));
     const env = { HARNESS_SLEEP_MS: '600' };

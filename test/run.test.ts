@@ -246,6 +246,24 @@ describe('seeding', () => {
     expect(await rig.ls('benchmarks/b/eval-attempts/.replaced')).toHaveLength(2);
   });
 
+  it('the attempt index is only a cache: a changed run-log.json is read again, a corrupt index ignored', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    await rig.cli(['run', '--harness', 't', '--attempts', '2']);
+    expect(rig.exists('benchmarks/b/.pipeline/attempt-index.json')).toBe(true);
+    const path = 'benchmarks/b/eval-attempts/t-default-attempt-2/run-log.json';
+    const log = JSON.parse(await rig.read(path));
+    await rig.write({
+      [path]: JSON.stringify({ ...log, key: 'f'.repeat(64), outcome: 'failed', exitCode: 9 }),
+    });
+    const plan = await rig.cli(['plan', '--harness', 't', '--attempts', '2']);
+    expect(plan.stdout).toMatch(/t-default-attempt-1\s+done/);
+    expect(plan.stdout).toMatch(/t-default-attempt-2\s+stale/);
+    await rig.write({ 'benchmarks/b/.pipeline/attempt-index.json': '{"t-default-attempt-1": ' });
+    const again = await rig.cli(['plan', '--harness', 't', '--attempts', '2']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/t-default-attempt-1\s+done/);
+  });
+
   it('plan has no side effects', async () => {
     const rig = await makeRig(benchmarkFiles('b'));
     const before = (await allFiles(rig.dir)).map((f) => f.path).sort();

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { completeAttempts, readRunLog } from '../attempts.js';
+import { type AttemptRecord, AttemptRecords } from '../attempt-records.js';
+import { attemptName, completeAttempts } from '../attempts.js';
 import { listBenchmarks } from '../benchmarks.js';
 import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
@@ -37,35 +38,31 @@ async function benchmarkStatus(
 ): Promise<BenchmarkStatus> {
   const paths = statePaths(`${config.benchmarksDir}/${slug}`);
   const complete = await completeAttempts(paths.attempts);
-  const logs = new Map<string, Awaited<ReturnType<typeof readRunLog>>>();
-  for (const [id, ns] of complete)
-    for (const n of ns)
-      logs.set(`${id}-attempt-${n}`, await readRunLog(paths.attempts, `${id}-attempt-${n}`));
+  const records = await AttemptRecords.load(paths);
+  const logs = new Map<string, AttemptRecord | undefined>();
+  for (const [id, ns] of complete) {
+    for (const n of ns) logs.set(attemptName(id, n), await records.get(attemptName(id, n)));
+  }
 
   // Today's key of every recorded attempt, to tell which are stale.
   const states = new Map<string, { state: string; why: string }>();
   let keysUnavailable: string | undefined;
-  const lines = [
-    ...new Map(
-      [...logs.values()]
-        .filter((l) => l !== undefined)
-        .map((l) => {
-          const line = {
-            harness: l.harness.name,
-            model: l.model.source === 'vendor-default' ? undefined : l.model.value,
-            variant: l.variant ?? undefined,
-          };
-          return [JSON.stringify(line), line] as const;
-        }),
-    ).values(),
-  ];
-  if (lines.length) {
+  const lines = new Map<
+    string,
+    { harness: string; model: string | undefined; variant: string | undefined }
+  >();
+  for (const r of logs.values()) {
+    if (r)
+      lines.set(JSON.stringify([r.harness, r.model, r.variant]), {
+        harness: r.harness,
+        model: r.model,
+        variant: r.variant,
+      });
+  }
+  if (lines.size) {
     try {
-      const plan = await buildPlan(
-        config,
-        { ...selectionFrom([slug], {}), lines },
-        { persist: false, probe },
-      );
+      const selection = { ...selectionFrom([slug], {}), lines: [...lines.values()] };
+      const plan = await buildPlan(config, selection, { persist: false, probe });
       for (const line of plan.benchmarks[0]?.lines ?? [])
         for (const a of line.attempts) states.set(a.ref.name, a.status);
     } catch (error) {
@@ -85,7 +82,7 @@ async function benchmarkStatus(
       attempts: [],
     };
     for (const n of [...ns].sort((a, b) => a - b)) {
-      const name = `${id}-attempt-${n}`;
+      const name = attemptName(id, n);
       const log = logs.get(name);
       const outcome = log?.outcome ?? 'unreadable';
       const state = states.get(name) ?? {
