@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
@@ -117,7 +118,6 @@ export function resolveConfig(raw: unknown, file: string | undefined, root: stri
  * time through jiti, imported lazily so commands that need no config stay fast.
  */
 export async function loadConfig(explicit: string | undefined, cwd = process.cwd()): Promise<ResolvedConfig> {
-  const { existsSync } = await import('node:fs');
   let file: string | undefined;
   if (explicit) {
     file = resolve(cwd, explicit);

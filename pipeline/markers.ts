@@ -167,19 +167,29 @@ export async function reapDeadMarkers(paths: StatePaths): Promise<RunningMarker[
 }
 
 /** `.tmp-<pid>-<hex>`: a temp file or directory of process <pid> (see tempPathFor, uniqueSuffix). */
-const TEMP_NAME = /^\.tmp-(\d+)-[0-9a-f]+$/;
+export const TEMP_NAME = /^\.tmp-(\d+)-[0-9a-f]+$/;
+
+/** `<attempt>.<pid>-<hex>`: an attempt's staging directory, owned by process <pid>. */
+export const STAGING_NAME = /\.(\d+)-[0-9a-f]+$/;
 
 /**
- * Removes the temp files and directories that a killed process left in `dirs` (a marker being
- * written, a template being built): those whose owner pid is gone on this host.
+ * Removes what a killed process left in `dirs` (a marker being written, a template being built,
+ * a staging directory): the entries whose name matches `pattern`, whose owner pid (its first
+ * group) is gone on this host, and that are not in `keep`.
  */
-export async function reapDeadTemps(dirs: readonly string[]): Promise<void> {
+export async function reapDeadTemps(
+  dirs: readonly string[],
+  pattern = TEMP_NAME,
+  keep: ReadonlySet<string> = new Set(),
+): Promise<void> {
   for (const dir of dirs) {
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const name of names) {
-      const pid = Number(TEMP_NAME.exec(name)?.[1]);
-      if (pid && !(await isProcessAlive(pid, undefined)))
-        await rm(join(dir, name), { recursive: true, force: true });
+      const pid = Number(pattern.exec(name)?.[1]);
+      const path = join(dir, name);
+      if (pid && !keep.has(path) && !(await isProcessAlive(pid, undefined))) {
+        await rm(path, { recursive: true, force: true });
+      }
     }
   }
 }

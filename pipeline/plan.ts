@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HarnessAdapter } from '../tasks/harnesses/adapter.js';
 import { harnessAdapter, knownHarnesses } from '../tasks/harnesses/registry.js';
@@ -156,7 +157,6 @@ async function planBenchmark(
   );
   const { inventory, diagnostics: visible } = await scanVisibleFiles(bench);
   diagnostics.push(...visible);
-  const { existsSync } = await import('node:fs');
   if (!existsSync(join(bench.dir, manifest.prompt_file))) {
     diagnostics.push(source.diagnostic(['prompt_file'], `"${manifest.prompt_file}" does not exist`));
   } else if (promptIndex < 0) {

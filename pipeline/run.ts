@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MODEL_ENV } from '../tasks/harnesses/adapter.js';
 import { BUILT_IN_HARNESSES, harnessAdapter } from '../tasks/harnesses/registry.js';
@@ -8,9 +8,9 @@ import { resolveImage } from '../tasks/resolve-image.js';
 import { loadSeed, type SeedOutput, seedWorkspace } from '../tasks/seed-workspace.js';
 import { AttemptChain, type RunContext } from './attempt-chain.js';
 import type { ResolvedConfig } from './config.js';
-import { type Diagnostic, errnoCode, InfraError, UsageError } from './errors.js';
-import type { AttemptResult, EventSink, Failure, PipelineEvent, RunSummary } from './events.js';
-import { isProcessAlive, readMarkers, reapDeadMarkers, reapDeadTemps } from './markers.js';
+import { type Diagnostic, InfraError, UsageError } from './errors.js';
+import type { AttemptResult, EventSink, PipelineEvent, RunSummary } from './events.js';
+import { readMarkers, reapDeadMarkers, reapDeadTemps, STAGING_NAME } from './markers.js';
 import { type AttemptLine, type BenchmarkPlan, buildPlan, type Plan, type Selection } from './plan.js';
 import { VersionProbe, which } from './probe.js';
 import { Redactor } from './redact.js';
@@ -97,7 +97,9 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
         message: `${m.attempt}: removed what dead invocation ${m.pid} left (run ${m.runId})`,
       });
     }
-    await reapOrphanStaging(bp);
+    // Staging directories of dead owners that no marker claims (a marker names its staging).
+    const claimed = new Set((await readMarkers(bp.paths)).flatMap((m) => (m.staging ? [m.staging] : [])));
+    await reapDeadTemps([bp.paths.staging], STAGING_NAME, claimed);
     const recordDirs = (await readdir(bp.paths.nodes).catch(() => [] as string[])).map((t) =>
       join(bp.paths.nodes, t),
     );
@@ -255,25 +257,6 @@ function harnessEnv(line: AttemptLine, tokenNames: string[]): NodeJS.ProcessEnv 
   return env;
 }
 
-/** Staging directories whose owner (pid in the name) is gone and that no marker claims. */
-async function reapOrphanStaging(bp: BenchmarkPlan): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(bp.paths.staging);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return;
-    throw error;
-  }
-  const claimed = new Set((await readMarkers(bp.paths)).map((m) => m.staging));
-  for (const name of names) {
-    const pid = Number(/\.(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
-    const path = join(bp.paths.staging, name);
-    if (!claimed.has(path) && pid && !(await isProcessAlive(pid, undefined))) {
-      await rm(path, { recursive: true, force: true });
-    }
-  }
-}
-
 function tally(summary: RunSummary, event: PipelineEvent): void {
   switch (event.type) {
     case 'attempt-end': {
@@ -292,7 +275,7 @@ function tally(summary: RunSummary, event: PipelineEvent): void {
       summary.alreadyDone++;
       break;
     case 'attempt-error':
-      summary.errors.push({ attempt: event.attempt, failure: event.failure as Failure });
+      summary.errors.push({ attempt: event.attempt, failure: event.failure });
       break;
     default:
       break;

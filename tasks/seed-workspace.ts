@@ -68,9 +68,10 @@ export const seedWorkspace: TaskDefinition<SeedInput, SeedOutput> = {
       ),
     ];
     const building = join(paths.seeds, `.tmp-${uniqueSuffix()}`);
+    // What attempts copy from the template: paths only, the sources stay behind.
+    const plain = entries.map((e): TreeEntry => (e.type === 'file' ? { type: 'file', path: e.path } : e));
     try {
       await copyEntries(entries, { from: '/', to: join(building, TREE) });
-      const plain = entries.map((e): TreeEntry => (e.type === 'file' ? { type: 'file', path: e.path } : e));
       await writeJsonAtomic(join(building, ENTRIES), plain);
       await mkdir(paths.seeds, { recursive: true });
       await rename(building, seedDir(paths, key));
@@ -84,7 +85,7 @@ export const seedWorkspace: TaskDefinition<SeedInput, SeedOutput> = {
       throw error;
     }
     const bytes = inventory.files.reduce((n, f) => n + f.size, 0);
-    return summarize(join(seedDir(paths, key), TREE), (await loadSeed(paths, key))!.entries, bytes);
+    return summarize(join(seedDir(paths, key), TREE), plain, bytes);
   },
 };
 
