@@ -56,7 +56,12 @@ export async function copyEntries(entries: readonly TreeEntry[], options: CopyOp
     for (let i = next++; i < files.length; i = next++) {
       const f = files[i]!;
       const dest = join(to, f.path);
-      await copyFile(f.from ?? join(from, f.path), dest, constants.COPYFILE_FICLONE);
+      // EXCL: every destination is new, and it spares ext4 a truncate journal entry per file.
+      await copyFile(
+        f.from ?? join(from, f.path),
+        dest,
+        constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL,
+      );
       if (f.mode !== undefined) await chmod(dest, f.mode);
       if (redactor?.active) {
         const data = await readFile(dest);

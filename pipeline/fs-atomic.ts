@@ -1,12 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { listTree } from './copy-tree.js';
 import { errnoCode } from './errors.js';
 import type { Redactor } from './redact.js';
 
 /** A unique name for a temp file beside `path`, so the final rename stays on one filesystem. */
 export function tempPathFor(path: string): string {
   return join(dirname(path), `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+export interface WriteOptions {
+  /** Masks the token in what is written. */
+  redactor?: Redactor;
+  /**
+   * fsync before the rename (default), so the new content survives a power loss. Files that only
+   * matter while this process lives (running markers) skip it: they need atomicity, not durability.
+   */
+  durable?: boolean;
 }
 
 /**
@@ -17,20 +28,13 @@ export function tempPathFor(path: string): string {
 export async function writeFileAtomic(
   path: string,
   content: string | Buffer,
-  redactor?: Redactor,
+  { redactor, durable = true }: WriteOptions = {},
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temp = tempPathFor(path);
-  const data =
-    typeof content === 'string' ? Buffer.from(redactor ? redactor.redact(content) : content) : content;
   try {
-    const handle = await open(temp, 'wx', 0o644);
-    try {
-      await handle.writeFile(redactor ? redactor.redactBuffer(data) : data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeFileRedacted(temp, content, redactor);
+    if (durable) await fsyncPath(temp);
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
@@ -38,8 +42,46 @@ export async function writeFileAtomic(
   }
 }
 
-export async function writeJsonAtomic(path: string, value: unknown, redactor?: Redactor): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, redactor);
+export async function writeJsonAtomic(path: string, value: unknown, options?: WriteOptions): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, options);
+}
+
+/** Creates `path` (which must not exist yet) with the token masked in `content`. */
+export async function writeFileRedacted(
+  path: string,
+  content: string | Buffer,
+  redactor: Redactor | undefined,
+): Promise<void> {
+  const data = typeof content === 'string' ? Buffer.from(content) : content;
+  await writeFile(path, redactor ? redactor.redactBuffer(data) : data, { flag: 'wx', mode: 0o644 });
+}
+
+/**
+ * fsync of every file and directory under `root`, many at once: the filesystem folds concurrent
+ * fsyncs into few journal commits. What a later rename publishes is then on disk in full.
+ */
+export async function syncTree(root: string): Promise<void> {
+  const paths = [
+    root,
+    ...(await listTree(root)).filter((e) => e.type !== 'symlink').map((e) => join(root, e.path)),
+  ];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < paths.length; i = next++) await fsyncPath(paths[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_SYNCS, paths.length) }, worker));
+}
+
+const PARALLEL_SYNCS = 32;
+
+/** fsync of one file or directory. */
+export async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Reads a JSON file; a missing, truncated or unparsable file is `undefined` (a cache miss). */

@@ -1,4 +1,4 @@
-import { link, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { errnoCode } from './errors.js';
@@ -78,23 +78,29 @@ export async function ownMarker(runId: string, attempt: string): Promise<Running
 export async function claimMarker(paths: StatePaths, marker: RunningMarker): Promise<true | RunningMarker> {
   const target = markerPath(paths, marker.attempt);
   const temp = tempPathFor(target);
-  await writeJsonAtomic(temp, marker);
+  await mkdir(paths.running, { recursive: true });
   try {
-    await link(temp, target);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) !== 'EEXIST') throw error;
-    const holder = await readJsonOrUndefined<RunningMarker>(target);
-    // Unreadable only in the instant between another claimer's link and our read: count it as held.
-    return holder ?? { ...marker, pid: -1, host: 'unknown' };
+    // Not fsynced: a marker means something only while its owner lives, and a power loss ends that.
+    await writeFile(temp, JSON.stringify(marker), { flag: 'wx' });
+    const taken = await link(temp, target).then(
+      () => false,
+      (error: unknown) => {
+        if (errnoCode(error) === 'EEXIST') return true;
+        throw error;
+      },
+    );
+    if (!taken) return true;
   } finally {
     await rm(temp, { force: true });
   }
+  const holder = await readJsonOrUndefined<RunningMarker>(target);
+  // Unreadable only in the instant between another claimer's link and our read: count it as held.
+  return holder ?? { ...marker, pid: -1, host: 'unknown' };
 }
 
 /** Rewrites our own marker (to add the child pid, say). */
 export async function updateMarker(paths: StatePaths, marker: RunningMarker): Promise<void> {
-  await writeJsonAtomic(markerPath(paths, marker.attempt), marker);
+  await writeJsonAtomic(markerPath(paths, marker.attempt), marker, { durable: false });
 }
 
 export async function releaseMarker(paths: StatePaths, attempt: string): Promise<void> {

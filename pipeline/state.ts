@@ -80,7 +80,7 @@ export class NodeStore {
       output,
       at: new Date().toISOString(),
     };
-    await writeJsonAtomic(this.#file(task, nodeKey.key), record, this.redactor);
+    await writeJsonAtomic(this.#file(task, nodeKey.key), record, { redactor: this.redactor });
     return record;
   }
 }

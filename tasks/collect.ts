@@ -21,7 +21,7 @@ export interface Collected {
   files: number;
   /** Workspace files that held a token and were written with it masked. */
   redacted: string[];
-  /** Workspace entries renamed to `<name>.workspace` because the tool's own files use their names. */
+  /** Workspace entries renamed to `<name>.workspace` (or `-2`...) because the tool's own files use their names. */
   renamed: string[];
 }
 
@@ -40,11 +40,19 @@ export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> =
   async run({ run, staging }, ctx) {
     throwIfAborted(ctx.signal);
     const renamed = new Set<string>();
-    const entries = (await listTree(run.workspace)).map((e): TreeEntry => {
+    const listed = await listTree(run.workspace);
+    const taken = new Set(listed.map((e) => e.path.split('/')[0]));
+    /** `<name>.workspace`, or `<name>.workspace-2` and so on when the agent wrote that name too. */
+    const renamedTo = (name: string) => {
+      let to = `${name}.workspace`;
+      for (let n = 2; taken.has(to); n++) to = `${name}.workspace-${n}`;
+      return to;
+    };
+    const entries = listed.map((e): TreeEntry => {
       const [first, ...rest] = e.path.split('/');
       if (!first || !RESERVED.includes(first)) return e;
       renamed.add(first);
-      const path = [`${first}.workspace`, ...rest].join('/');
+      const path = [renamedTo(first), ...rest].join('/');
       return e.type === 'dir' ? { ...e, path } : { ...e, path, from: join(run.workspace, e.path) };
     });
     const redacted = await copyEntries(entries, { from: run.workspace, to: staging, redactor: ctx.redactor });

@@ -1,7 +1,7 @@
-import { mkdir, open, rename } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { errnoCode, InfraError } from '../pipeline/errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../pipeline/fs-atomic.js';
+import { fsyncPath, syncTree, writeFileRedacted } from '../pipeline/fs-atomic.js';
 import { RUN_LOG_FORMAT, type RunLog, renderRunLogMarkdown } from '../pipeline/run-log.js';
 import type { TaskDefinition } from '../pipeline/task.js';
 
@@ -37,8 +37,10 @@ export const writeRunLog: TaskDefinition<WriteRunLogInput, Published, WriteRunLo
     upstream: { attempt: attemptKey },
   }),
   async run({ log, staging, target, replaceInto }, { redactor }) {
-    await writeJsonAtomic(join(staging, 'run-log.json'), log, redactor);
-    await writeFileAtomic(join(staging, 'run-log.md'), renderRunLogMarkdown(log), redactor);
+    // Staging is invisible until the rename, so plain writes do; then all of it is made durable at once.
+    await writeFileRedacted(join(staging, 'run-log.json'), `${JSON.stringify(log, null, 2)}\n`, redactor);
+    await writeFileRedacted(join(staging, 'run-log.md'), renderRunLogMarkdown(log), redactor);
+    await syncTree(staging);
     const parent = join(target, '..');
     await mkdir(parent, { recursive: true });
     let replaced: string | undefined;
@@ -63,8 +65,7 @@ export const writeRunLog: TaskDefinition<WriteRunLogInput, Published, WriteRunLo
       throw error;
     }
     // Make the rename durable before the attempt is reported complete.
-    const dir = await open(parent, 'r');
-    await dir.sync().finally(() => dir.close());
+    await fsyncPath(parent);
     return { dir: target, replaced };
   },
 };

@@ -113,6 +113,18 @@ describe('run, lite mode', () => {
     ).toBe(true);
   });
 
+  it("keeps the agent's files that carry the tool's own names, renamed, none overwritten", async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], { WRITE_RESERVED: '1' });
+    expect(r.code, r.stderr).toBe(0);
+    const dir = 'benchmarks/b/eval-attempts/t-default-attempt-1';
+    expect(await rig.read(`${dir}/agent-run.log.workspace`)).toBe('mine: agent-run.log.workspace\n');
+    expect(await rig.read(`${dir}/agent-run.log.workspace-2`)).toBe('mine: agent-run.log\n');
+    expect(await rig.read(`${dir}/run-log.json.workspace`)).toBe('mine: run-log.json\n');
+    expect(await rig.read(`${dir}/agent-run.log`)).toContain('step 4');
+    expect(JSON.parse(await rig.read(`${dir}/run-log.json`)).outcome).toBe('succeeded');
+  });
+
   it('the token reaches only the harness, and no file under the benchmark or state holds it', async () => {
     const rig = await makeRig(benchmarkFiles('b'));
     const r = await rig.cli(['run', '--harness', 't', '--attempts', '2', '--json'], {
