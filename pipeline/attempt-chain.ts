@@ -2,8 +2,7 @@ import { appendFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Collected, collect } from '../tasks/collect.js';
-import { LITE_DIGEST } from '../tasks/pin-digest.js';
-import { type HarnessRun, runHarness } from '../tasks/run-harness.js';
+import { type ContainerInput, type HarnessRun, runHarness } from '../tasks/run-harness.js';
 import type { SeedOutput } from '../tasks/seed-workspace.js';
 import { writeRunLog } from '../tasks/write-run-log.js';
 import { attemptName, completeAttempts, readRunLog } from './attempts.js';
@@ -41,10 +40,19 @@ export interface RunContext {
   clean: boolean;
   redactor: Redactor;
   emit: EventSink;
-  /** The environment the harness of `line` runs with. */
-  envFor(line: AttemptLine): NodeJS.ProcessEnv;
-  isolationDeviations: string[];
+  /** The environment the harness of `line` runs with (docker: the container's, nothing of the host's). */
+  envFor(line: AttemptLine, mode: 'lite' | 'docker'): NodeJS.ProcessEnv;
+  /** docker mode: the engine, the pinned image and the limits of a benchmark's containers. */
+  containerFor(bp: BenchmarkPlan): ContainerInput | undefined;
+  /** docker mode: the engine's version, for run-log. */
+  engineVersion: string | undefined;
 }
+
+export const LITE_DEVIATION = 'lite mode, no container isolation; harness ran on host';
+
+/** What an attempt in this mode lacks of full isolation: recorded in every run-log. */
+export const isolationDeviations = (mode: 'lite' | 'docker'): string[] =>
+  mode === 'lite' ? [LITE_DEVIATION] : [];
 
 /** How often a wait on another invocation's attempt looks again. */
 const WAIT_POLL_MS = 200;
@@ -200,7 +208,7 @@ export class AttemptChain {
       seedKey: this.keyContext.seedKey,
       pinKey: this.keyContext.pinKey,
       mode: this.bp.mode,
-      imageDigest: LITE_DIGEST,
+      imageDigest: this.bp.pin.digest,
       hostRuntimes: this.bp.hostRuntimes,
       adapter: this.line.adapter,
       cliVersion: this.line.cliVersion,
@@ -217,9 +225,13 @@ export class AttemptChain {
         workspaceRoot,
         staging: this.#staging!,
         timeoutMs: this.rc.timeoutMs,
-        env: this.rc.envFor(this.line),
-        onSpawn: async (pid, start, workspace) => {
-          this.#marker = { ...this.#marker!, childPid: pid, childStart: start, workspace };
+        env: this.rc.envFor(this.line, this.bp.mode),
+        container: this.rc.containerFor(this.bp),
+        onSpawn: async (running, workspace) => {
+          this.#marker =
+            'pid' in running
+              ? { ...this.#marker!, childPid: running.pid, childStart: running.start, workspace }
+              : { ...this.#marker!, containerId: running.containerId, workspace };
           await updateMarker(this.bp.paths, this.#marker);
           this.rc.emit({ type: 'attempt-start', attempt: ref, workspace, at: Date.now() });
         },
@@ -313,7 +325,8 @@ export class AttemptChain {
       variant: line.variant?.name ?? null,
       mode: this.bp.mode,
       image: bench.manifest.image ?? null,
-      imageDigest: LITE_DIGEST,
+      imageDigest: this.bp.pin.digest,
+      engine: this.rc.engineVersion ?? null,
       hostRuntimes: this.bp.hostRuntimes,
       attempt: ref.n,
       runId: this.rc.runId,
@@ -327,7 +340,7 @@ export class AttemptChain {
       timedOut: run.timedOut,
       timeoutMs: this.rc.timeoutMs,
       visibleInputs: bench.manifest.model_visible_files,
-      isolationDeviations: this.rc.isolationDeviations,
+      isolationDeviations: isolationDeviations(this.bp.mode),
       logLimitations: limitations,
       key: this.#key!.key,
       preimage: this.#key!.preimage,

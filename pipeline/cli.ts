@@ -25,6 +25,7 @@ export const COMMANDS = {
       'run-id': { type: 'string' },
       clean: { type: 'boolean' },
       'update-image': { type: 'boolean' },
+      build: { type: 'boolean' },
     },
   },
   plan: {

@@ -38,6 +38,21 @@ export const variantSchema = z.strictObject({
   env: envMap.optional(),
 });
 
+/** Docker-mode settings. */
+export const dockerSchema = z.strictObject({
+  /** The engine address (`unix:///...`, `tcp://host:2376`, `ssh://user@host`); default DOCKER_HOST, then the local socket. */
+  host: z.string().min(1).optional(),
+  /** CPU limit per attempt container, in CPUs (1.5 = one and a half). */
+  cpus: z.number().positive().optional(),
+  /** Memory limit per attempt container: bytes, or `512m`, `4g`. */
+  memory: z
+    .union([
+      z.number().int().positive(),
+      z.string().regex(/^\d+(\.\d+)?[kmg]?$/i, 'must be bytes or a size such as 512m or 4g'),
+    ])
+    .optional(),
+});
+
 export const configSchema = z.strictObject({
   /** Where benchmark packages live, relative to the config file. */
   benchmarksDir: z.string().min(1).default('benchmarks'),
@@ -49,6 +64,7 @@ export const configSchema = z.strictObject({
   timeout: duration.default('30m'),
   /** The instruction given to every harness; see DEFAULT_WRAPPER_PROMPT. */
   wrapperPrompt: z.string().min(1).optional(),
+  docker: dockerSchema.default({}),
   harnesses: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/), harnessConfigSchema).default({}),
   variants: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/), variantSchema).default({}),
 });
@@ -56,6 +72,14 @@ export const configSchema = z.strictObject({
 export type UserConfig = z.input<typeof configSchema>;
 export type HarnessConfig = z.output<typeof harnessConfigSchema>;
 export type VariantConfig = z.output<typeof variantSchema>;
+export type DockerConfig = z.output<typeof dockerSchema>;
+
+/** `4g` -> bytes. */
+export function parseSize(size: number | string): number {
+  if (typeof size === 'number') return size;
+  const unit = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[size.slice(-1).toLowerCase()] ?? 1;
+  return Math.round(Number.parseFloat(size) * unit);
+}
 
 /** A loaded configuration, with paths resolved from the config file's directory. */
 export interface ResolvedConfig extends Omit<z.output<typeof configSchema>, 'timeout'> {

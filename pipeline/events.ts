@@ -26,6 +26,7 @@ export type Failure =
   | { reason: 'harness-not-found'; program: string }
   | { reason: 'spawn-failed'; message: string }
   | { reason: 'io'; message: string }
+  | { reason: 'docker'; message: string }
   | { reason: 'unknown'; message: string };
 
 export interface NodeRef {
@@ -84,6 +85,8 @@ export type PipelineEvent =
   | { type: 'attempt-error'; attempt: AttemptRef; failure: Failure }
   | { type: 'cleanup'; benchmark: string; message: string }
   | { type: 'warning'; message: string }
+  /** Image pulls and builds: one line per step (layer status, build output). */
+  | { type: 'progress'; message: string }
   | { type: 'run-end'; summary: RunSummary };
 
 export type EventSink = (event: PipelineEvent) => void;
@@ -101,6 +104,8 @@ export function describeFailure(failure: Failure): string {
       return `could not start the harness: ${failure.message}`;
     case 'io':
       return `file system error: ${failure.message}`;
+    case 'docker':
+      return failure.message;
     case 'unknown':
       return failure.message;
   }

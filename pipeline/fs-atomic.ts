@@ -94,6 +94,16 @@ export async function readJsonOrUndefined<T = unknown>(path: string): Promise<T 
   }
 }
 
+/** A text file's content, or undefined when it does not exist. */
+export async function readTextOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
 /** Whether something exists at `path` (without following a final symlink). */
 export async function exists(path: string): Promise<boolean> {
   try {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { HarnessAdapter } from '../tasks/harnesses/adapter.js';
 import { harnessAdapter, knownHarnesses } from '../tasks/harnesses/registry.js';
 import { LITE_DIGEST, pinDigest } from '../tasks/pin-digest.js';
-import { resolveImage } from '../tasks/resolve-image.js';
+import { type BuildContext, buildContext, resolveImage } from '../tasks/resolve-image.js';
 import { DEFAULT_WRAPPER_PROMPT, runHarness } from '../tasks/run-harness.js';
 import { loadSeed, seedWorkspace } from '../tasks/seed-workspace.js';
 import { type AttemptRecord, AttemptRecords } from './attempt-records.js';
@@ -13,6 +13,7 @@ import type { ResolvedConfig, VariantConfig } from './config.js';
 import { type Diagnostic, UsageError } from './errors.js';
 import type { AttemptRef } from './events.js';
 import { diffPreimages, type NodeKey, type Preimage } from './keys.js';
+import { LOCK_FILE, readLock } from './lock.js';
 import type { Benchmark } from './manifest.js';
 import { type RunningMarker, readMarkers } from './markers.js';
 import type { VersionProbe } from './probe.js';
@@ -73,6 +74,9 @@ export interface AttemptLine {
   more: number;
 }
 
+/** The digest of a docker-mode attempt whose image is not pinned yet: `run` pins it first. */
+export const UNPINNED = 'not pinned yet';
+
 export interface BenchmarkPlan {
   bench: Benchmark;
   paths: StatePaths;
@@ -81,6 +85,10 @@ export interface BenchmarkPlan {
   /** The complete attempts' records; `run` adds to them and saves them at the end. */
   records: AttemptRecords;
   hostRuntimes: Record<string, string>;
+  /** docker: the benchmark's Dockerfile context, if it has one. */
+  context: BuildContext | undefined;
+  /** docker: the digest in runner.lock.yaml, when it pins this benchmark's image. */
+  locked: string | undefined;
   resolve: { key: NodeKey; status: NodeStatus };
   pin: { key: NodeKey; digest: string; status: NodeStatus };
   seed: { key: NodeKey; status: NodeStatus };
@@ -218,14 +226,9 @@ async function planBenchmark(
   }
 
   const mode = selection.mode ?? config.mode ?? (manifest.image ? 'docker' : 'lite');
-  if (mode === 'docker') {
+  if (mode === 'docker' && !manifest.image) {
     diagnostics.push(
-      source.diagnostic(
-        manifest.image ? ['image'] : [],
-        manifest.image
-          ? 'docker mode is not available in this version; run with --mode lite'
-          : 'docker mode needs an image in runner.yaml',
-      ),
+      source.diagnostic([], 'docker mode needs an image in runner.yaml (or run with --mode lite)'),
     );
   }
   if (diagnostics.length)
@@ -235,21 +238,27 @@ async function planBenchmark(
   await hashInventory(inventory, paths.statCache, options.persist);
   const store = new NodeStore(paths);
 
-  const resolveKey = taskKey(resolveImage, { ref: manifest.image ?? null, mode });
-  const pinKey = taskKey(pinDigest, {
-    resolveKey: resolveKey.key,
-    ref: manifest.image ?? null,
-    digest: LITE_DIGEST,
-  });
+  const image = manifest.image ?? null;
+  const context = mode === 'docker' ? await buildContext(bench.dir) : undefined;
+  const lock = mode === 'docker' ? await readLock(bench.dir) : undefined;
+  const locked = lock?.ref === image ? lock?.digest : undefined;
+  const digest = mode === 'lite' ? LITE_DIGEST : (locked ?? UNPINNED);
+  const resolveKey = taskKey(resolveImage, { ref: image, mode, context });
+  const pinKey = taskKey(pinDigest, { resolveKey: resolveKey.key, ref: image, digest });
   const seedKey = taskKey(seedWorkspace, { stateMode: manifest.state_mode, inventory, paths });
   const seedDone = (await loadSeed(paths, seedKey.key)) !== undefined;
   // Today's seed preimage is in hand; earlier ones are in the node records.
   const seedPreimages = async (key: string) =>
     key === seedKey.key ? seedKey.preimage : (await store.get('seed-workspace', key))?.preimage;
-  const lite: NodeStatus = {
-    state: 'done',
-    why: `lite mode: image ${manifest.image ?? 'none'} recorded, not pulled`,
-  };
+  const imageStatus: NodeStatus =
+    mode === 'lite'
+      ? { state: 'done', why: `lite mode: image ${image ?? 'none'} recorded, not pulled` }
+      : locked
+        ? { state: 'done', why: `pinned in ${LOCK_FILE}: ${locked}` }
+        : {
+            state: 'missing',
+            why: `not pinned yet: run resolves ${image} (local, else ${context ? 'built from the Dockerfile' : 'pulled'})`,
+          };
 
   const hostRuntimes = mode === 'lite' ? await options.probe.hostRuntimes() : {};
   const complete = await completeAttempts(paths.attempts);
@@ -259,9 +268,12 @@ async function planBenchmark(
     a.config.wrapperPrompt ?? config.wrapperPrompt ?? DEFAULT_WRAPPER_PROMPT;
   const lines: AttemptLine[] = [];
   for (const r of resolved) {
-    const cliVersion = r.adapter.versionCommand
-      ? ((await options.probe.version(r.adapter.versionCommand)) ?? 'not-installed')
-      : 'unversioned';
+    const cliVersion =
+      mode === 'docker'
+        ? 'pinned by the image digest'
+        : r.adapter.versionCommand
+          ? ((await options.probe.version(r.adapter.versionCommand)) ?? 'not-installed')
+          : 'unversioned';
     const id = modelId(r.adapter.name, r.model, r.variant?.name);
     const existing = complete.get(id) ?? new Set<number>();
     const target = selection.more || selection.lines ? 0 : (selection.attempts ?? manifest.attempts_default);
@@ -284,7 +296,13 @@ async function planBenchmark(
         model: r.model,
         variant: r.variant?.name,
       };
-      const key = attemptKey(line, ref, { seedKey: seedKey.key, pinKey: pinKey.key, mode, hostRuntimes });
+      const key = attemptKey(line, ref, {
+        seedKey: seedKey.key,
+        pinKey: pinKey.key,
+        mode,
+        digest,
+        hostRuntimes,
+      });
       if (!existing.has(n)) {
         const runningElsewhere = markers.find((m) => m.attempt === ref.name);
         return {
@@ -325,8 +343,10 @@ async function planBenchmark(
     inventory,
     records,
     hostRuntimes,
-    resolve: { key: resolveKey, status: lite },
-    pin: { key: pinKey, digest: LITE_DIGEST, status: { state: 'done', why: LITE_DIGEST } },
+    context,
+    locked,
+    resolve: { key: resolveKey, status: imageStatus },
+    pin: { key: pinKey, digest, status: imageStatus },
     seed: {
       key: seedKey,
       status: seedDone
@@ -341,6 +361,8 @@ export interface AttemptKeyContext {
   seedKey: string;
   pinKey: string;
   mode: 'lite' | 'docker';
+  /** The pinned image digest (docker), or LITE_DIGEST. */
+  digest: string;
   hostRuntimes: Record<string, string>;
 }
 
@@ -351,7 +373,7 @@ export function attemptKey(line: AttemptLine, ref: AttemptRef, ctx: AttemptKeyCo
     seedKey: ctx.seedKey,
     pinKey: ctx.pinKey,
     mode: ctx.mode,
-    imageDigest: LITE_DIGEST,
+    imageDigest: ctx.digest,
     hostRuntimes: ctx.hostRuntimes,
     adapter: line.adapter,
     cliVersion: line.cliVersion,

@@ -23,6 +23,8 @@ export interface RunLog {
   mode: 'lite' | 'docker';
   image: string | null;
   imageDigest: string;
+  /** docker mode: the engine that ran the container (`Docker 28.2.2 (API 1.50), linux/amd64`). */
+  engine: string | null;
   hostRuntimes: Record<string, string>;
   attempt: number;
   runId: string;
@@ -70,6 +72,7 @@ ${[
   row('mode', log.mode),
   row('image', log.image),
   row('image_digest', log.imageDigest),
+  row('engine', log.engine),
   row('host_runtimes', runtimes),
   row('harness_cli_version', log.harness.cliVersion),
   row('attempt', log.attempt),

@@ -3,21 +3,22 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MODEL_ENV } from '../tasks/harnesses/adapter.js';
 import { BUILT_IN_HARNESSES, harnessAdapter } from '../tasks/harnesses/registry.js';
-import { pinDigest } from '../tasks/pin-digest.js';
+import { pinDigest, pinImage } from '../tasks/pin-digest.js';
 import { resolveImage } from '../tasks/resolve-image.js';
 import { loadSeed, type SeedOutput, seedWorkspace } from '../tasks/seed-workspace.js';
-import { AttemptChain, type RunContext } from './attempt-chain.js';
-import type { ResolvedConfig } from './config.js';
+import { AttemptChain, isolationDeviations, type RunContext } from './attempt-chain.js';
+import { parseSize, type ResolvedConfig } from './config.js';
+import { connectEngine, type Engine, engineAddress } from './docker.js';
 import { type Diagnostic, InfraError, UsageError } from './errors.js';
 import type { AttemptResult, EventSink, PipelineEvent, RunSummary } from './events.js';
+import { writeLock } from './lock.js';
 import { readMarkers, reapDeadMarkers, reapDeadTemps, STAGING_NAME } from './markers.js';
 import { type AttemptLine, type BenchmarkPlan, buildPlan, type Plan, type Selection } from './plan.js';
 import { VersionProbe, which } from './probe.js';
 import { Redactor } from './redact.js';
 import { Scheduler, type SchedulerNode } from './scheduler.js';
 import { NodeStore } from './state.js';
-
-export const LITE_DEVIATION = 'lite mode, no container isolation; harness ran on host';
+import { taskKey } from './task.js';
 
 export interface RunOptions {
   selection: Selection;
@@ -27,6 +28,8 @@ export interface RunOptions {
   clean: boolean;
   /** Re-resolve the image instead of using the locked digest (docker mode). */
   updateImage: boolean;
+  /** Build the image from the benchmark's Dockerfile even when it is present (docker mode). */
+  build: boolean;
   signal: AbortSignal;
   emit: EventSink;
 }
@@ -54,11 +57,27 @@ export function tokenVariables(config: ResolvedConfig): string[] {
 export async function runPipeline(config: ResolvedConfig, options: RunOptions): Promise<RunSummary> {
   const runId = options.runId ?? newRunId();
   const probe = await new VersionProbe().load();
-  const plan = await buildPlan(config, options.selection, { persist: true, probe });
+  let plan = await buildPlan(config, options.selection, { persist: true, probe });
   const tokenNames = tokenVariables(config);
   const redactor = new Redactor(tokenNames.map((n) => process.env[n]));
   await preflightEnvironment(plan);
   await probe.save();
+
+  // docker: resolve and pin the images first; a new pin changes the attempt keys, so plan again.
+  const toPin = plan.benchmarks.filter(
+    (bp) => bp.mode === 'docker' && (hasWork(bp) || !bp.locked || options.updateImage || options.build),
+  );
+  let engine: Engine | undefined;
+  if (toPin.length) {
+    engine = await connectEngine(engineAddress(config.docker.host));
+    const images = new Map<string, Promise<string>>();
+    let repinned = false;
+    for (const bp of toPin) {
+      const digest = await pinBenchmarkImage(bp, engine, images, options, redactor);
+      repinned ||= digest !== bp.pin.digest;
+    }
+    if (repinned) plan = await buildPlan(config, options.selection, { persist: true, probe });
+  }
 
   const summary: RunSummary = {
     runId,
@@ -83,8 +102,18 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
     clean: options.clean,
     redactor,
     emit,
-    envFor: (line) => harnessEnv(line, tokenNames),
-    isolationDeviations: [LITE_DEVIATION],
+    envFor: (line, mode) => harnessEnv(line, tokenNames, mode),
+    containerFor: (bp) =>
+      engine && bp.mode === 'docker'
+        ? {
+            engine,
+            image: bp.pin.digest,
+            runId,
+            cpus: config.docker.cpus,
+            memoryBytes: config.docker.memory === undefined ? undefined : parseSize(config.docker.memory),
+          }
+        : undefined,
+    engineVersion: engine?.version,
   };
 
   const roots: SchedulerNode[] = [];
@@ -131,7 +160,8 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
   await new Scheduler(concurrency, options.signal, emit).execute(roots);
   for (const bp of plan.benchmarks) await bp.records.save();
   summary.cancelled = options.signal.aborted;
-  if (toRun > 0) summary.isolationDeviations = rc.isolationDeviations;
+  if (toRun > 0)
+    summary.isolationDeviations = [...new Set(plan.benchmarks.flatMap((b) => isolationDeviations(b.mode)))];
   summary.outputDirs = plan.benchmarks.map((b) => b.paths.attempts);
   emit({ type: 'run-end', summary });
   return summary;
@@ -148,12 +178,11 @@ function benchmarkNodes(bp: BenchmarkPlan, rc: RunContext): { nodes: SchedulerNo
     priority: 0,
     run: async (signal) => {
       if (await store.get('resolve-image', bp.resolve.key.key)) return true;
+      // docker images were resolved before the attempts were planned (pinBenchmarkImage).
       const ctx = { signal, key: bp.resolve.key, emit: rc.emit, redactor: rc.redactor };
-      await store.set(
-        'resolve-image',
-        bp.resolve.key,
-        await resolveImage.run({ ref: image, mode: bp.mode }, ctx),
-      );
+      const input = { ref: image, mode: bp.mode, context: bp.context };
+      const none = { engine: undefined, locked: undefined, build: false, update: false };
+      await store.set('resolve-image', bp.resolve.key, await resolveImage.run({ ...input, ...none }, ctx));
       return false;
     },
   };
@@ -196,6 +225,7 @@ function benchmarkNodes(bp: BenchmarkPlan, rc: RunContext): { nodes: SchedulerNo
     seedKey: bp.seed.key.key,
     pinKey: bp.pin.key.key,
     mode: bp.mode,
+    digest: bp.pin.digest,
     hostRuntimes: bp.hostRuntimes,
   };
   const nodes: SchedulerNode[] = [];
@@ -213,7 +243,7 @@ function benchmarkNodes(bp: BenchmarkPlan, rc: RunContext): { nodes: SchedulerNo
     }
   }
   // With nothing to run, the shared nodes still run (cheaply) so the state is complete.
-  if (nodes.length === 0) nodes.push(pinNode, seedNode);
+  if (nodes.length === 0) nodes.push(...(bp.mode === 'lite' ? [pinNode] : []), seedNode);
   return { nodes, count };
 }
 
@@ -244,17 +274,58 @@ async function preflightEnvironment(plan: Plan): Promise<void> {
 }
 
 /**
- * The harness environment: the host's, minus every known token variable (a harness sees only
- * its own), plus the harness's configured env, the variant's env and its own token.
+ * The harness environment. Lite: the host's, minus every known token variable (a harness sees
+ * only its own). Docker: nothing of the host's. Then the harness's configured env, the variant's
+ * env and its own token.
  */
-function harnessEnv(line: AttemptLine, tokenNames: string[]): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+function harnessEnv(line: AttemptLine, tokenNames: string[], mode: 'lite' | 'docker'): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = mode === 'lite' ? { ...process.env } : {};
   for (const n of tokenNames) delete env[n];
   delete env[MODEL_ENV];
   Object.assign(env, line.adapter.env({ model: line.model, prompt: '', args: [] }), line.variant?.config.env);
   const token = line.adapter.tokenEnv;
   if (token && process.env[token]) env[token] = process.env[token];
   return env;
+}
+
+const hasWork = (bp: BenchmarkPlan) =>
+  bp.lines.some((l) => l.more > 0 || l.attempts.some((a) => a.action !== 'skip'));
+
+/**
+ * docker: makes the benchmark's image available (resolve-image) and pins it (pin-digest, which
+ * writes runner.lock.yaml), recording both nodes. Benchmarks that share an image resolve it once.
+ * Returns the digest every attempt of this run will use.
+ */
+async function pinBenchmarkImage(
+  bp: BenchmarkPlan,
+  engine: Engine,
+  images: Map<string, Promise<string>>,
+  options: RunOptions,
+  redactor: Redactor,
+): Promise<string> {
+  const ref = bp.bench.manifest.image!;
+  const locked = options.updateImage || options.build ? undefined : bp.locked;
+  const store = new NodeStore(bp.paths, redactor);
+  const ctx = { signal: options.signal, key: bp.resolve.key, emit: options.emit, redactor };
+  const once = `${ref} ${locked ?? ''} ${bp.context?.hash ?? ''}`;
+  if (!images.has(once)) {
+    const input = { ref, mode: 'docker' as const, context: bp.context };
+    const resolving = resolveImage
+      .run({ ...input, engine, locked, build: options.build, update: options.updateImage }, ctx)
+      .then(async (out) => {
+        await store.set('resolve-image', bp.resolve.key, out);
+        const digest = locked ?? (await pinImage({ ref, image: out.image!, engine }));
+        options.emit({ type: 'progress', message: `${bp.bench.slug}: ${ref} is ${digest} (${out.source})` });
+        return digest;
+      });
+    images.set(once, resolving);
+  }
+  const digest = await images.get(once)!;
+  if (digest !== locked)
+    await writeLock(bp.bench.dir, { ref, digest, resolved_at: new Date().toISOString() });
+  const pinKey = taskKey(pinDigest, { resolveKey: bp.resolve.key.key, ref, digest });
+  await store.set('pin-digest', pinKey, { ref, digest });
+  return digest;
 }
 
 function tally(summary: RunSummary, event: PipelineEvent): void {

@@ -1,13 +1,26 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type Docker from 'dockerode';
 import type { VariantConfig } from '../pipeline/config.js';
+import {
+  attachOutput,
+  createContainer,
+  dockerError,
+  type Engine,
+  LABELS,
+  ownerLabel,
+  removeContainer,
+} from '../pipeline/docker.js';
 import { InfraError } from '../pipeline/errors.js';
 import type { AttemptRef, Outcome } from '../pipeline/events.js';
 import { sha256 } from '../pipeline/keys.js';
 import { processStart } from '../pipeline/markers.js';
-import { CancelledError, type TaskDefinition, throwIfAborted } from '../pipeline/task.js';
+import { CancelledError, type TaskContext, type TaskDefinition, throwIfAborted } from '../pipeline/task.js';
 import type { HarnessAdapter } from './harnesses/adapter.js';
 import { materializeWorkspace, type SeedOutput } from './seed-workspace.js';
 
@@ -44,9 +57,26 @@ export interface RunHarnessRunInput extends RunHarnessInput {
   timeoutMs: number;
   /** The harness environment: the host's, minus every known token, plus the harness's own. */
   env: NodeJS.ProcessEnv;
-  /** Called once the harness runs, so its process group can be recorded in the running marker. */
-  onSpawn(pid: number, start: string | undefined, workspace: string): Promise<void>;
+  /** docker mode: the engine and the pinned image to run. */
+  container?: ContainerInput;
+  /** Called once the harness runs, so its process group or container goes into the running marker. */
+  onSpawn(
+    running: { pid: number; start: string | undefined } | { containerId: string },
+    workspace: string,
+  ): Promise<void>;
 }
+
+export interface ContainerInput {
+  engine: Engine;
+  /** `repo@sha256:...` or an image id: never a tag, so one run never mixes images. */
+  image: string;
+  runId: string;
+  cpus: number | undefined;
+  memoryBytes: number | undefined;
+}
+
+/** The wrapper prompt reaches run-attempt in the container through this variable. */
+export const PROMPT_ENV = 'BENCH_PIPELINE_PROMPT';
 
 export interface HarnessRun {
   outcome: Outcome;
@@ -104,111 +134,251 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
     await mkdir(input.workspaceRoot, { recursive: true });
     const workspace = await mkdtemp(join(input.workspaceRoot, `${attempt.benchmark}-${attempt.name}-`));
     await materializeWorkspace(input.seed, workspace);
-    const args = [...(adapter.config.args ?? []), ...(input.variant?.config.args ?? [])];
-    const argv = adapter.argv({ model: input.model, prompt: input.wrapperPrompt, args });
-    const [program, ...rest] = argv as [string, ...string[]];
     await mkdir(input.staging, { recursive: true });
     const log = createWriteStream(join(input.staging, AGENT_LOG), { flags: 'wx' });
     await new Promise((resolve, reject) => log.once('open', resolve).once('error', reject));
 
-    const started = Date.now();
-    const child = spawn(program, rest, {
-      cwd: workspace,
-      env: input.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    // Listen before any await: a quick harness can exit while the marker is being updated.
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-      child.once('exit', (code, sig) => resolve([code, sig])),
-    );
-    const spawned = await new Promise<Error | undefined>((resolve) => {
-      child.once('spawn', () => resolve(undefined));
-      child.once('error', (error) => resolve(error));
-    });
-    if (spawned) {
-      log.end();
-      if ((spawned as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new InfraError(`harness CLI not found: ${program}`, { reason: 'harness-not-found', program });
-      }
-      const message = `could not start ${program}: ${spawned.message}`;
-      throw new InfraError(message, { reason: 'spawn-failed', message });
-    }
-    const pid = child.pid!;
-    let stderrTail = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderrTail = (stderrTail + chunk.toString()).slice(-STDERR_TAIL);
-    });
-    const killGroup = (signal: NodeJS.Signals) => {
-      try {
-        process.kill(-pid, signal);
-      } catch {
-        // The group is gone already.
-      }
-    };
-    let timedOut = false;
-    let escalation: NodeJS.Timeout | undefined;
-    const stop = () => {
-      killGroup('SIGTERM');
-      escalation ??= setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      stop();
-    }, input.timeoutMs);
-    ctx.signal.addEventListener('abort', stop, { once: true });
-
     // Both streams go through their own redactor into the one log, as they arrive.
-    const copy = (from: NodeJS.ReadableStream) =>
-      new Promise<void>((resolve, reject) => {
-        const redacting = from.pipe(ctx.redactor.stream());
-        redacting.pipe(log, { end: false });
-        redacting.once('end', resolve).once('error', reject);
-      });
-    const streams = Promise.all([copy(child.stdout), copy(child.stderr)]);
-    await input.onSpawn(pid, await processStart(pid), workspace);
-    const [exitCode, signal] = await exited;
-    clearTimeout(timer);
-    ctx.signal.removeEventListener('abort', stop);
-    // Whatever the harness left running in its group (a dev server, say) ends with it.
-    killGroup('SIGKILL');
-    clearTimeout(escalation);
-    const logLimitations: string[] = [];
-    // A grandchild that escaped the group could hold the pipes open; do not wait on it forever.
-    const drained = await Promise.race([streams.then(() => true), sleep(2_000).then(() => false)]);
-    if (!drained) {
-      child.stdout.destroy();
-      child.stderr.destroy();
-      logLimitations.push(
-        'output after the harness exited was cut off (a process it started kept its pipes open)',
-      );
+    let stderrTail = '';
+    const redacted = (tail: boolean) => {
+      const stream = ctx.redactor.stream();
+      stream.pipe(log, { end: false });
+      if (tail)
+        stream.on('data', (chunk: Buffer) => {
+          stderrTail = (stderrTail + chunk.toString()).slice(-STDERR_TAIL);
+        });
+      return stream;
+    };
+    const started = Date.now();
+    let ran: Ran;
+    try {
+      ran = input.container
+        ? await runInContainer(input, input.container, workspace, redacted(false), redacted(true), ctx)
+        : await runOnHost(input, workspace, redacted(false), redacted(true), ctx);
+    } finally {
+      await new Promise<void>((resolve) => log.end(resolve));
     }
-    await new Promise<void>((resolve, reject) =>
-      log.end((error?: Error | null) => (error ? reject(error) : resolve())),
-    );
     if (ctx.signal.aborted) throw new CancelledError();
 
     const ended = Date.now();
-    if (timedOut)
+    const logLimitations = [...ran.logLimitations];
+    if (ran.timedOut)
       logLimitations.push(
         `the harness was killed at the timeout (${input.timeoutMs} ms); the log ends there`,
       );
-    const outcome: Outcome = timedOut ? 'timed-out' : exitCode === 0 ? 'succeeded' : 'failed';
+    const outcome: Outcome = ran.timedOut ? 'timed-out' : ran.exitCode === 0 ? 'succeeded' : 'failed';
     return {
       outcome,
-      exitCode,
-      signal,
-      timedOut,
+      exitCode: ran.exitCode,
+      signal: ran.signal,
+      timedOut: ran.timedOut,
       startedAt: new Date(started).toISOString(),
       endedAt: new Date(ended).toISOString(),
       durationMs: ended - started,
       workspace,
-      argv: argv.map((a) => ctx.redactor.redact(a)),
+      argv: ran.argv.map((a) => ctx.redactor.redact(a)),
       stderrTail: ctx.redactor.redact(stderrTail),
       logLimitations,
     };
   },
 };
+
+/** How a harness process or container ended, before it becomes an outcome. */
+interface Ran {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  argv: string[];
+  logLimitations: string[];
+}
+
+/** Stops at the timeout or on cancellation: `stop` is called once, `timedOut` says which. */
+function deadline(timeoutMs: number, signal: AbortSignal, stop: () => void) {
+  const state = { timedOut: false };
+  const timer = setTimeout(() => {
+    state.timedOut = true;
+    stop();
+  }, timeoutMs);
+  signal.addEventListener('abort', stop, { once: true });
+  return {
+    get timedOut() {
+      return state.timedOut;
+    },
+    clear() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', stop);
+    },
+  };
+}
+
+/** Waits for streams to end, but not forever: a process that escaped could hold them open. */
+async function drain(streams: Promise<unknown>, limitations: string[], cut: () => void): Promise<void> {
+  const drained = await Promise.race([streams.then(() => true), sleep(2_000).then(() => false)]);
+  if (!drained) {
+    cut();
+    limitations.push(
+      'output after the harness exited was cut off (a process it started kept its pipes open)',
+    );
+  }
+}
+
+/** Lite mode: the harness CLI as a process group on this machine, cwd = the workspace. */
+async function runOnHost(
+  input: RunHarnessRunInput,
+  workspace: string,
+  stdout: NodeJS.WritableStream,
+  stderr: NodeJS.WritableStream,
+  ctx: TaskContext,
+): Promise<Ran> {
+  const { adapter } = input;
+  const args = [...(adapter.config.args ?? []), ...(input.variant?.config.args ?? [])];
+  const argv = adapter.argv({ model: input.model, prompt: input.wrapperPrompt, args });
+  const [program, ...rest] = argv as [string, ...string[]];
+  const child = spawn(program, rest, {
+    cwd: workspace,
+    env: input.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // Listen before any await: a quick harness can exit while the marker is being updated.
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('exit', (code, sig) => resolve([code, sig])),
+  );
+  const spawned = await new Promise<Error | undefined>((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', (error) => resolve(error));
+  });
+  if (spawned) {
+    if ((spawned as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new InfraError(`harness CLI not found: ${program}`, { reason: 'harness-not-found', program });
+    }
+    const message = `could not start ${program}: ${spawned.message}`;
+    throw new InfraError(message, { reason: 'spawn-failed', message });
+  }
+  const pid = child.pid!;
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // The group is gone already.
+    }
+  };
+  let escalation: NodeJS.Timeout | undefined;
+  const stop = () => {
+    killGroup('SIGTERM');
+    escalation ??= setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
+  };
+  const limit = deadline(input.timeoutMs, ctx.signal, stop);
+  const copy = (from: NodeJS.ReadableStream, to: NodeJS.WritableStream) =>
+    new Promise<void>((resolve, reject) => {
+      from.pipe(to).once('end', resolve).once('error', reject);
+    });
+  const streams = Promise.all([copy(child.stdout, stdout), copy(child.stderr, stderr)]);
+  await input.onSpawn({ pid, start: await processStart(pid) }, workspace);
+  const [exitCode, signal] = await exited;
+  limit.clear();
+  // Whatever the harness left running in its group (a dev server, say) ends with it.
+  killGroup('SIGKILL');
+  clearTimeout(escalation);
+  const logLimitations: string[] = [];
+  await drain(streams, logLimitations, () => {
+    child.stdout.destroy();
+    child.stderr.destroy();
+  });
+  return { exitCode, signal, timedOut: limit.timedOut, argv, logLimitations };
+}
+
+/**
+ * Docker mode: one container from the pinned image, running its `run-attempt` entrypoint. Only
+ * the workspace reaches it (a bind mount, or tar through the API for a remote engine); the token
+ * and the harness env go into its environment and nowhere else. It is removed afterwards, also
+ * when the attempt is cancelled.
+ */
+async function runInContainer(
+  input: RunHarnessRunInput,
+  c: ContainerInput,
+  workspace: string,
+  stdout: NodeJS.WritableStream,
+  stderr: NodeJS.WritableStream,
+  ctx: TaskContext,
+): Promise<Ran> {
+  const { attempt, model } = input;
+  const cmd = ['--harness', input.adapter.name, ...(model ? ['--model', model] : [])];
+  const env: Record<string, string> = { [PROMPT_ENV]: input.wrapperPrompt };
+  for (const [k, v] of Object.entries(input.env)) if (v !== undefined) env[k] = v;
+  const name = `bench-pipeline-${attempt.benchmark}-${attempt.name}-${randomBytes(4).toString('hex')}`
+    .replace(/[^a-zA-Z0-9_.-]/g, '-')
+    .slice(0, 120);
+  const container = await createContainer(c.engine, {
+    name,
+    image: c.image,
+    cmd,
+    env,
+    labels: {
+      [LABELS.tool]: 'attempt',
+      [LABELS.runId]: c.runId,
+      [LABELS.benchmark]: attempt.benchmark,
+      [LABELS.attempt]: attempt.name,
+      [LABELS.owner]: ownerLabel(process.pid, await processStart(process.pid)),
+    },
+    workspace,
+    nanoCpus: c.cpus ? Math.round(c.cpus * 1e9) : undefined,
+    memoryBytes: c.memoryBytes,
+  });
+  const logLimitations: string[] = [];
+  try {
+    if (c.engine.remote) await sendWorkspace(container, workspace);
+    const attached = await attachOutput(c.engine, container, stdout as Writable, stderr as Writable);
+    const ended = new Promise<void>((resolve) => {
+      attached.once('end', resolve);
+      attached.once('close', resolve);
+    });
+    const waited = container.wait();
+    await container.start();
+    await input.onSpawn({ containerId: container.id }, workspace);
+    const limit = deadline(input.timeoutMs, ctx.signal, () => {
+      container.kill().catch(() => {});
+    });
+    const status = (await waited.finally(() => limit.clear())) as { StatusCode: number };
+    await drain(ended, logLimitations, () => (attached as unknown as { destroy?: () => void }).destroy?.());
+    // demuxStream writes into the redacting streams but never ends them: end them, so they flush.
+    const flushed = Promise.all([stdout, stderr].map((s) => new Promise((r) => s.once('end', r))));
+    stdout.end();
+    stderr.end();
+    await drain(flushed, logLimitations, () => {});
+    if (c.engine.remote && !ctx.signal.aborted) await fetchWorkspace(container, workspace);
+    const exitCode = limit.timedOut ? null : status.StatusCode;
+    const signal = limit.timedOut || ctx.signal.aborted ? 'SIGKILL' : null;
+    return { exitCode, signal, timedOut: limit.timedOut, argv: ['run-attempt', ...cmd], logLimitations };
+  } finally {
+    await removeContainer(c.engine, container.id);
+  }
+}
+
+/** Remote engine: the workspace goes into the container as a tar stream (it has no bind mount). */
+async function sendWorkspace(container: Docker.Container, workspace: string): Promise<void> {
+  const { create } = await import('tar');
+  const tar = Readable.from(create({ cwd: workspace, prefix: 'workspace', portable: true }, ['.']));
+  try {
+    await container.putArchive(tar, { path: '/' });
+  } catch (error) {
+    throw dockerError('could not copy the workspace into the container', error);
+  }
+}
+
+/** Remote engine: the finished /workspace comes back as tar and replaces the local copy. */
+async function fetchWorkspace(container: Docker.Container, workspace: string): Promise<void> {
+  const { x } = await import('tar');
+  let archive: NodeJS.ReadableStream;
+  try {
+    archive = await container.getArchive({ path: '/workspace/.' });
+  } catch (error) {
+    throw dockerError('could not copy the workspace out of the container', error);
+  }
+  await rm(workspace, { recursive: true, force: true });
+  await mkdir(workspace);
+  await pipeline(archive, x({ cwd: workspace, strip: 1 }) as unknown as NodeJS.WritableStream);
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

@@ -50,6 +50,7 @@ export async function runCommand({ values, positionals }: ParsedArgs<'run'>): Pr
       timeoutMs,
       clean: values.clean ?? false,
       updateImage: values['update-image'] ?? false,
+      build: values.build ?? false,
       signal: controller.signal,
       emit: (event) => reporter.onEvent(event),
     });

@@ -52,6 +52,8 @@ export function plainLine(event: PipelineEvent, waited: Set<string>): string | u
       return `clean  ${event.benchmark}: ${event.message}`;
     case 'warning':
       return `warn   ${event.message}`;
+    case 'progress':
+      return `image  ${event.message}`;
     case 'run-end':
       return renderSummary(event.summary).trimEnd();
     case 'node-start':
