@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { InfraError, messageOf } from './errors.js';
+import { isProcessAlive } from './markers.js';
 
 /** Where the engine is and how that was decided: both go into every engine error. */
 export interface EngineAddress {
@@ -280,7 +281,19 @@ export async function removeContainer(engine: Engine, id: string): Promise<void>
   }
 }
 
-/** This tool's containers, with their labels. */
-export async function listOwnContainers(engine: Engine): Promise<Docker.ContainerInfo[]> {
-  return engine.docker.listContainers({ all: true, filters: { label: [LABELS.tool] } });
+/**
+ * Removes this tool's containers whose invocation (on this host) is gone: a killed run leaves
+ * its containers running or stopped. Their attempts never completed, so they are missing again.
+ */
+export async function reapDeadContainers(engine: Engine): Promise<Docker.ContainerInfo[]> {
+  const own = await engine.docker.listContainers({ all: true, filters: { label: [LABELS.tool] } });
+  const dead: Docker.ContainerInfo[] = [];
+  for (const c of own) {
+    const [host, pid, start] = (c.Labels[LABELS.owner] ?? '').split(' ');
+    if (host !== hostname() || !pid) continue;
+    if (await isProcessAlive(Number(pid), start === '-' ? undefined : start)) continue;
+    await removeContainer(engine, c.Id);
+    dead.push(c);
+  }
+  return dead;
 }

@@ -8,7 +8,7 @@ import { resolveImage } from '../tasks/resolve-image.js';
 import { loadSeed, type SeedOutput, seedWorkspace } from '../tasks/seed-workspace.js';
 import { AttemptChain, isolationDeviations, type RunContext } from './attempt-chain.js';
 import { parseSize, type ResolvedConfig } from './config.js';
-import { connectEngine, type Engine, engineAddress } from './docker.js';
+import { connectEngine, type Engine, engineAddress, LABELS, reapDeadContainers } from './docker.js';
 import { type Diagnostic, InfraError, UsageError } from './errors.js';
 import type { AttemptResult, EventSink, PipelineEvent, RunSummary } from './events.js';
 import { writeLock } from './lock.js';
@@ -70,6 +70,11 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
   let engine: Engine | undefined;
   if (toPin.length) {
     engine = await connectEngine(engineAddress(config.docker.host));
+    for (const c of await reapDeadContainers(engine)) {
+      const benchmark = c.Labels[LABELS.benchmark] ?? '?';
+      const message = `${c.Labels[LABELS.attempt]}: removed container ${c.Names[0] ?? c.Id} left by a dead invocation`;
+      options.emit({ type: 'cleanup', benchmark, message });
+    }
     const images = new Map<string, Promise<string>>();
     let repinned = false;
     for (const bp of toPin) {

@@ -199,7 +199,9 @@ function deadline(timeoutMs: number, signal: AbortSignal, stop: () => void) {
     state.timedOut = true;
     stop();
   }, timeoutMs);
-  signal.addEventListener('abort', stop, { once: true });
+  // Cancelled while the harness was starting: stop it now, since the event has passed.
+  if (signal.aborted) stop();
+  else signal.addEventListener('abort', stop, { once: true });
   return {
     get timedOut() {
       return state.timedOut;
@@ -333,12 +335,13 @@ async function runInContainer(
       attached.once('end', resolve);
       attached.once('close', resolve);
     });
-    const waited = container.wait();
     await container.start();
     await input.onSpawn({ containerId: container.id }, workspace);
     const limit = deadline(input.timeoutMs, ctx.signal, () => {
       container.kill().catch(() => {});
     });
+    // Asked after start: 'not-running' answers at once, with the exit code, if it already ended.
+    const waited = container.wait({ condition: 'not-running' });
     const status = (await waited.finally(() => limit.clear())) as { StatusCode: number };
     await drain(ended, logLimitations, () => (attached as unknown as { destroy?: () => void }).destroy?.());
     // demuxStream writes into the redacting streams but never ends them: end them, so they flush.

@@ -1,0 +1,298 @@
+/**
+ * Docker mode against a real engine (test/docker/engine.sh sets one up, with the base image
+ * bench-pipeline-test/busybox:1). Without an engine the suite is skipped, except under CI=true,
+ * where it must run.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allFiles, benchmarkFiles, makeRig, REPO, type Rig, TOKEN, waitFor } from './helpers/rig.js';
+
+const BASE = 'bench-pipeline-test/busybox:1';
+const IMAGE = 'bench-pipeline-test/attempt:1';
+const RUN_ATTEMPT = join(REPO, 'test/fixtures/run-attempt.sh');
+
+const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
+const engineUp = (() => {
+  try {
+    docker('image', 'inspect', BASE);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!engineUp && process.env.CI === 'true') {
+  throw new Error(`CI=true but no Docker engine with ${BASE}: run test/docker/engine.sh first`);
+}
+
+/** A Dockerfile context for the test image: the base plus the scripted run-attempt. */
+function imageContext(dir: string, marker = ''): string {
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(RUN_ATTEMPT, join(dir, 'run-attempt'));
+  writeFileSync(
+    join(dir, 'Dockerfile'),
+    `FROM ${BASE}\nCOPY run-attempt /usr/local/bin/run-attempt\n${marker}ENTRYPOINT ["/usr/local/bin/run-attempt"]\n`,
+  );
+  return dir;
+}
+
+/** bench.config.mjs: harness `t` with TEST_TOKEN, and `env` for the container's run-attempt. */
+const dockerConfig = (env: Record<string, string> = {}, extra = '') => `export default {
+  harnesses: { t: { command: ['run-attempt'], tokenEnv: 'TEST_TOKEN', env: ${JSON.stringify({ EXTRA: 'from-config', ...env })} } },
+  ${extra}
+};
+`;
+
+const dockerBenchmark = (slug: string, image: string) => ({
+  ...benchmarkFiles(slug, { image }),
+  'bench.config.mjs': dockerConfig(),
+});
+
+/** The tool's containers still on the engine. */
+const ownContainers = () =>
+  docker('ps', '-a', '-q', '--filter', 'label=dev.bench-pipeline').split('\n').filter(Boolean);
+
+const attemptsOf = async (rig: Rig, slug: string) =>
+  (await rig.ls(`benchmarks/${slug}/eval-attempts`)).filter((n) => !n.startsWith('.'));
+
+const runLog = async (rig: Rig, slug: string, name: string) =>
+  JSON.parse(await rig.read(`benchmarks/${slug}/eval-attempts/${name}/run-log.json`));
+
+/** A private registry on a free port, with its access log, so that pulls can be counted. */
+class Registry {
+  readonly port = 5100 + Math.floor(Math.random() * 800);
+  readonly host = `127.0.0.1:${this.port}`;
+  #child: ChildProcess | undefined;
+  #dir = '';
+  #log = '';
+
+  async start(): Promise<void> {
+    this.#dir = await mkdtemp(join(tmpdir(), 'bp-registry-'));
+    const config = join(this.#dir, 'config.yml');
+    writeFileSync(
+      config,
+      `version: 0.1\nlog:\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${this.#dir}/data\nhttp:\n  addr: ${this.host}\n`,
+    );
+    this.#child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (c: Buffer) => {
+      this.#log += c.toString();
+    };
+    this.#child.stdout!.on('data', keep);
+    this.#child.stderr!.on('data', keep);
+    await waitFor(() => this.#log.includes('listening on'), 15_000, 'the registry to listen');
+  }
+
+  /**
+   * How many times the engine asked for a manifest of `repo` (GET or HEAD: one per pull). A marker request goes first:
+   * once it is in the access log, so is every request before it.
+   */
+  async manifestRequests(repo: string): Promise<number> {
+    const marker = `/v2/?marker=${Math.random()}`;
+    await fetch(`http://${this.host}${marker}`);
+    await waitFor(() => this.#log.includes(marker), 10_000, 'the registry access log');
+    const asked = new RegExp(`"(GET|HEAD) /v2/${repo}/manifests/`);
+    return this.#log.split('\n').filter((l) => asked.test(l)).length;
+  }
+
+  /** Builds an image from `context`, pushes it as `repo:tag` and removes it locally; returns the digest. */
+  push(context: string, repo: string, tag: string): string {
+    const ref = `${this.host}/${repo}:${tag}`;
+    docker('build', '-q', '-t', ref, context);
+    docker('push', '-q', ref);
+    const digest = docker('image', 'inspect', '--format', '{{index .RepoDigests 0}}', ref);
+    docker('image', 'rm', ref);
+    return digest;
+  }
+
+  async stop(): Promise<void> {
+    this.#child?.kill();
+    await rm(this.#dir, { recursive: true, force: true });
+  }
+}
+
+describe.skipIf(!engineUp)('docker mode, real engine', () => {
+  const registry = new Registry();
+  let contextDir = '';
+
+  beforeAll(async () => {
+    contextDir = await mkdtemp(join(tmpdir(), 'bp-image-'));
+    imageContext(contextDir);
+    docker('build', '-q', '-t', IMAGE, contextDir);
+    await registry.start();
+  }, 120_000);
+
+  afterAll(async () => {
+    await registry.stop();
+    await rm(contextDir, { recursive: true, force: true });
+  });
+
+  it('runs each attempt in its own container that sees only /workspace, with the token in its env alone', async () => {
+    const rig = await makeRig(dockerBenchmark('d', IMAGE));
+    await rig.write({ 'bench.config.mjs': dockerConfig({ WRITE_TOKEN: '1', SLEEP: '1' }) });
+    const running = rig.spawnCli(['run', '--harness', 't', '--attempts', '2', '--model', 'm1']);
+    // While the containers run: the token is on no command line, neither the host's nor theirs.
+    await waitFor(() => ownContainers().length > 0, 30_000, 'a container');
+    const ids = ownContainers();
+    for (const id of ids) {
+      const inspect = docker('inspect', '--format', '{{json .Path}} {{json .Args}} {{json .Config.Cmd}}', id);
+      expect(inspect).not.toContain(TOKEN);
+      expect(inspect).toContain('--model');
+      const mounts = JSON.parse(docker('inspect', '--format', '{{json .Mounts}}', id));
+      expect(mounts.map((m: { Destination: string }) => m.Destination)).toEqual(['/workspace']);
+      const labels = JSON.parse(docker('inspect', '--format', '{{json .Config.Labels}}', id));
+      expect(labels['dev.bench-pipeline.benchmark']).toBe('d');
+    }
+    expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toContain(TOKEN);
+    const r = await running.done;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await attemptsOf(rig, 'd')).toEqual(['t-m1-attempt-1', 't-m1-attempt-2']);
+    const dir = 'benchmarks/d/eval-attempts/t-m1-attempt-1';
+    expect(await rig.read(`${dir}/out.txt`)).toContain('args: --harness t --model m1');
+    expect(await rig.read(`${dir}/out.txt`)).toContain('extra: from-config');
+    // Nothing of the benchmark but the visible files, no other attempt, no Docker socket.
+    expect(await rig.read(`${dir}/found.txt`)).toBe('');
+    // Of the host's environment only what the harness is given (and what Docker itself sets).
+    const envNames = (await rig.read(`${dir}/env-names.txt`)).split('\n').filter(Boolean);
+    expect(envNames).toContain('TEST_TOKEN');
+    expect(envNames).not.toContain('COUNT_FILE');
+    expect(envNames).not.toContain('BENCH_PIPELINE_CACHE_DIR');
+    const log = await rig.read(`${dir}/agent-run.log`);
+    expect(log).toContain('token: ***');
+    expect(log).toContain('to stderr');
+    const files = await allFiles(join(rig.dir, 'benchmarks'));
+    expect(files.filter((f) => f.content.includes(TOKEN)).map((f) => f.path)).toEqual([]);
+    const logJson = await runLog(rig, 'd', 't-m1-attempt-1');
+    expect(logJson).toMatchObject({ mode: 'docker', image: IMAGE, isolationDeviations: [] });
+    expect(logJson.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(logJson.engine).toMatch(/^Docker /);
+    expect(ownContainers()).toEqual([]);
+  });
+
+  it('builds from the benchmark Dockerfile once, without the scorecard in the context', async () => {
+    const rig = await makeRig(dockerBenchmark('b', 'bench-pipeline-test/built:1'));
+    imageContext(join(rig.dir, 'benchmarks/b'), 'RUN ls / > /dev/null\n');
+    await rig.write({
+      'benchmarks/b/Dockerfile': `FROM ${BASE}\nCOPY . /context\nCOPY run-attempt /usr/local/bin/run-attempt\nENTRYPOINT ["/usr/local/bin/run-attempt"]\n`,
+    });
+    try {
+      const first = await rig.cli(['run', '--harness', 't', '--attempts', '1']);
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      expect(first.stdout).toContain('(built)');
+      const context = docker('run', '--rm', '--entrypoint', 'ls', 'bench-pipeline-test/built:1', '/context');
+      expect(context.split('\n').sort()).toEqual(['Dockerfile', 'context.md', 'prompt.md', 'run-attempt']);
+      const again = await rig.cli(['run', '--harness', 't', '--attempts', '2', '--build']);
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      // The context is unchanged, so even --build does not build again.
+      expect(again.stdout).not.toContain('Step 1/');
+      expect(again.stdout).toContain('(local)');
+    } finally {
+      docker('image', 'rm', '-f', 'bench-pipeline-test/built:1');
+    }
+  });
+
+  it('pulls once, reuses the image, keeps the digest pinned after the tag moves, and --update-image re-pins', async () => {
+    const repo = `bp/pull-${Date.now()}`;
+    const first = registry.push(contextDir, repo, 'v');
+    const ref = `${registry.host}/${repo}:v`;
+    const rig = await makeRig(dockerBenchmark('p', ref));
+    let second: string | undefined;
+    try {
+      const r1 = await rig.cli(['run', '--harness', 't', '--attempts', '1']);
+      expect(r1.code, r1.stdout + r1.stderr).toBe(0);
+      expect(await registry.manifestRequests(repo)).toBe(1);
+      expect(await rig.read('benchmarks/p/runner.lock.yaml')).toContain(`digest: ${first}`);
+
+      // The tag moves to a new image; the pinned digest still rules, and the registry is not asked.
+      const moved = imageContext(await mkdtemp(join(tmpdir(), 'bp-moved-')), 'LABEL moved=yes\n');
+      second = registry.push(moved, repo, 'v');
+      expect(second).not.toBe(first);
+      const gets = await registry.manifestRequests(repo);
+      const r2 = await rig.cli(['run', '--harness', 't', '--attempts', '2']);
+      expect(r2.code, r2.stdout + r2.stderr).toBe(0);
+      expect(await registry.manifestRequests(repo)).toBe(gets);
+      expect((await runLog(rig, 'p', 't-default-attempt-2')).imageDigest).toBe(first);
+
+      const r3 = await rig.cli(['run', '--harness', 't', '--attempts', '2', '--update-image']);
+      expect(r3.code, r3.stdout + r3.stderr).toBe(0);
+      expect(await rig.read('benchmarks/p/runner.lock.yaml')).toContain(`digest: ${second}`);
+      const plan = await rig.cli(['plan', '--harness', 't', '--attempts', '2']);
+      expect(plan.stdout).toContain('stale');
+      await rm(moved, { recursive: true, force: true });
+    } finally {
+      for (const d of [ref, first, second])
+        if (d) execFileSync('docker', ['image', 'rm', '-f', d], { stdio: 'ignore' });
+    }
+  });
+
+  it('kills the container at the timeout and records timed-out', async () => {
+    const rig = await makeRig(dockerBenchmark('t', IMAGE));
+    await rig.write({ 'bench.config.mjs': dockerConfig({ HANG: '1' }) });
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1', '--timeout', '3s']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const log = await runLog(rig, 't', 't-default-attempt-1');
+    expect(log).toMatchObject({ outcome: 'timed-out', timedOut: true });
+    expect(await rig.read('benchmarks/t/eval-attempts/t-default-attempt-1/agent-run.log')).toContain(
+      'hanging',
+    );
+    expect(ownContainers()).toEqual([]);
+  });
+
+  it('after kill -9 of the CLI mid-batch, a rerun removes the orphan containers and completes the set', async () => {
+    const rig = await makeRig(dockerBenchmark('k', IMAGE));
+    await rig.write({ 'bench.config.mjs': dockerConfig({ SLEEP: '30' }) });
+    const running = rig.spawnCli(['run', '--harness', 't', '--attempts', '3', '--concurrency', '3']);
+    await waitFor(() => ownContainers().length === 3, 30_000, 'three containers');
+    running.child.kill('SIGKILL');
+    await running.done;
+    expect(ownContainers()).toHaveLength(3);
+    await rig.write({ 'bench.config.mjs': dockerConfig() });
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '3']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('left by a dead invocation');
+    expect(await attemptsOf(rig, 'k')).toEqual([
+      't-default-attempt-1',
+      't-default-attempt-2',
+      't-default-attempt-3',
+    ]);
+    expect(await rig.ls('benchmarks/k/.pipeline/staging')).toEqual([]);
+    expect(ownContainers()).toEqual([]);
+  });
+
+  it('SIGINT removes the running containers and leaves the attempts missing', async () => {
+    const rig = await makeRig(dockerBenchmark('s', IMAGE));
+    await rig.write({ 'bench.config.mjs': dockerConfig({ SLEEP: '30' }) });
+    const running = rig.spawnCli(['run', '--harness', 't', '--attempts', '2']);
+    await waitFor(() => ownContainers().length === 2, 30_000, 'two containers');
+    running.child.kill('SIGINT');
+    const r = await running.done;
+    expect(r.code).toBe(1);
+    expect(ownContainers()).toEqual([]);
+    expect(await attemptsOf(rig, 's')).toEqual([]);
+  });
+
+  it('with a remote engine (tcp), the workspace travels as tar in and out', async () => {
+    const rig = await makeRig(dockerBenchmark('r', IMAGE));
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], {
+      DOCKER_HOST: 'tcp://127.0.0.1:2375',
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const dir = 'benchmarks/r/eval-attempts/t-default-attempt-1';
+    expect(await rig.read(`${dir}/out.txt`)).toContain('prompt: # r');
+    expect(await rig.read(`${dir}/found.txt`)).toBe('');
+  });
+
+  it('an unreachable engine stops the run and says where it looked; it never falls back to lite', async () => {
+    const rig = await makeRig(dockerBenchmark('u', IMAGE));
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], {
+      DOCKER_HOST: 'tcp://127.0.0.1:9',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('tcp://127.0.0.1:9');
+    expect(r.stderr).toContain('from DOCKER_HOST');
+    expect(await rig.invocations()).toBe(0);
+    expect(await attemptsOf(rig, 'u')).toEqual([]);
+  });
+});
