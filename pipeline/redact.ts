@@ -50,15 +50,24 @@ export class Redactor {
     return out;
   }
 
+  /** The length of the longest tail of `data` that is a proper prefix of some secret. */
+  #openTail(data: Buffer): number {
+    for (let n = Math.min(data.length, this.#longest - 1); n > 0; n--) {
+      const tail = data.subarray(data.length - n);
+      if (this.#secrets.some((s) => s.length > n && s.subarray(0, n).equals(tail))) return n;
+    }
+    return 0;
+  }
+
   /** A transform that masks secrets in a byte stream, streaming as it goes. */
   stream(): Transform {
     let pending: Buffer = Buffer.alloc(0);
-    const keep = Math.max(0, this.#longest - 1);
     return new Transform({
       transform: (chunk: Buffer, _encoding, done) => {
         const data = this.redactBuffer(Buffer.concat([pending, chunk]));
-        // The tail could be the start of a secret that the next chunk completes.
-        const cut = Math.max(0, data.length - keep);
+        // Hold back only a tail that could be the start of a secret the next chunk completes, so
+        // ordinary output (a whole line, say) is never delayed behind the next write.
+        const cut = data.length - this.#openTail(data);
         pending = data.subarray(cut);
         done(null, data.subarray(0, cut));
       },
