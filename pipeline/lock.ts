@@ -11,6 +11,8 @@ const lockSchema = z.object({
   ref: z.string().min(1),
   /** `repo@sha256:...`, or the image id (`sha256:...`) of an image that is only local. */
   digest: z.string().regex(/^(\S+@)?sha256:[0-9a-f]{64}$/),
+  /** The hash of the benchmark's Dockerfile context the image was built from, if it has one. */
+  context: z.string().optional(),
   /** When it was resolved (ISO 8601). */
   resolved_at: z.string(),
 });

@@ -241,7 +241,9 @@ async function planBenchmark(
   const image = manifest.image ?? null;
   const context = mode === 'docker' ? await buildContext(bench.dir) : undefined;
   const lock = mode === 'docker' ? await readLock(bench.dir) : undefined;
-  const locked = lock?.ref === image ? lock?.digest : undefined;
+  // A lock holds while the ref, and the Dockerfile context the image was built from, are unchanged.
+  const contextChanged = lock?.ref === image && lock.context !== context?.hash;
+  const locked = lock?.ref === image && !contextChanged ? lock.digest : undefined;
   const digest = mode === 'lite' ? LITE_DIGEST : (locked ?? UNPINNED);
   const resolveKey = taskKey(resolveImage, { ref: image, mode, context });
   const pinKey = taskKey(pinDigest, { resolveKey: resolveKey.key, ref: image, digest });
@@ -255,10 +257,15 @@ async function planBenchmark(
       ? { state: 'done', why: `lite mode: image ${image ?? 'none'} recorded, not pulled` }
       : locked
         ? { state: 'done', why: `pinned in ${LOCK_FILE}: ${locked}` }
-        : {
-            state: 'missing',
-            why: `not pinned yet: run resolves ${image} (local, else ${context ? 'built from the Dockerfile' : 'pulled'})`,
-          };
+        : contextChanged
+          ? {
+              state: 'stale',
+              why: `the Dockerfile context changed since ${LOCK_FILE} was written: run rebuilds`,
+            }
+          : {
+              state: 'missing',
+              why: `not pinned yet: run resolves ${image} (local, else ${context ? 'built from the Dockerfile' : 'pulled'})`,
+            };
 
   const hostRuntimes = mode === 'lite' ? await options.probe.hostRuntimes() : {};
   const complete = await completeAttempts(paths.attempts);

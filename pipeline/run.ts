@@ -327,7 +327,12 @@ async function pinBenchmarkImage(
   }
   const digest = await images.get(once)!;
   if (digest !== locked)
-    await writeLock(bp.bench.dir, { ref, digest, resolved_at: new Date().toISOString() });
+    await writeLock(bp.bench.dir, {
+      ref,
+      digest,
+      context: bp.context?.hash,
+      resolved_at: new Date().toISOString(),
+    });
   const pinKey = taskKey(pinDigest, { resolveKey: bp.resolve.key.key, ref, digest });
   await store.set('pin-digest', pinKey, { ref, digest });
   return digest;

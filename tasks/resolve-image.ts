@@ -97,9 +97,10 @@ export const resolveImage: TaskDefinition<ResolveImageInput, ResolveImageOutput,
       return { ref, source: 'pulled', image: locked };
     }
     const present = await inspectImage(engine, ref);
-    if (context && (!present || build || update)) {
-      if (present?.Config?.Labels?.[CONTEXT_LABEL] === context.hash)
-        return { ref, source: 'local', image: ref };
+    const builtFrom = present?.Config?.Labels?.[CONTEXT_LABEL];
+    // Built here from another context: that context changed, so the image is rebuilt.
+    if (context && (!present || build || update || builtFrom !== undefined)) {
+      if (builtFrom === context.hash) return { ref, source: 'local', image: ref };
       const { create } = await import('tar');
       const tar = Readable.from(create({ cwd: context.dir, portable: true }, context.files));
       await buildImage(engine, tar, ref, { [CONTEXT_LABEL]: context.hash }, progress);

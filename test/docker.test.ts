@@ -188,6 +188,23 @@ describe.skipIf(!engineUp)('docker mode, real engine', () => {
       // The context is unchanged, so even --build does not build again.
       expect(again.stdout).not.toContain('Step 1/');
       expect(again.stdout).toContain('(local)');
+
+      // A changed context is a different image: plan says so, run rebuilds and re-pins.
+      const lock = await rig.read('benchmarks/b/runner.lock.yaml');
+      await rig.write({ 'benchmarks/b/tools.txt': 'a new file for the image\n' });
+      const plan = await rig.cli(['plan', '--harness', 't', '--attempts', '2']);
+      expect(plan.stdout).toContain('the Dockerfile context changed');
+      const rebuilt = await rig.cli(['run', '--harness', 't', '--attempts', '2', '--rerun', 'stale']);
+      expect(rebuilt.code, rebuilt.stdout + rebuilt.stderr).toBe(0);
+      expect(rebuilt.stdout).toContain('(built)');
+      const relocked = await rig.read('benchmarks/b/runner.lock.yaml');
+      expect(relocked).not.toBe(lock);
+      expect(
+        docker('run', '--rm', '--entrypoint', 'ls', 'bench-pipeline-test/built:1', '/context'),
+      ).toContain('tools.txt');
+      expect((await runLog(rig, 'b', 't-default-attempt-2')).imageDigest).toBe(
+        relocked.match(/digest: (\S+)/)![1],
+      );
     } finally {
       docker('image', 'rm', '-f', 'bench-pipeline-test/built:1');
     }
