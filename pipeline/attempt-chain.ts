@@ -302,7 +302,7 @@ export class AttemptChain {
       limitations.push(`a token was masked in workspace files: ${collected.redacted.join(', ')}`);
     if (collected.renamed.length) {
       limitations.push(
-        `workspace entries renamed to <name>.workspace to make room for the tool's files: ${collected.renamed.join(', ')}`,
+        `workspace entries renamed to make room for the tool's own files: ${collected.renamed.join(', ')}`,
       );
     }
     return {

@@ -21,7 +21,7 @@ export interface Collected {
   files: number;
   /** Workspace files that held a token and were written with it masked. */
   redacted: string[];
-  /** Workspace entries renamed to `<name>.workspace` (or `-2`...) because the tool's own files use their names. */
+  /** `name -> new name` for workspace entries moved aside because the tool's own files use their names. */
   renamed: string[];
 }
 
@@ -39,7 +39,7 @@ export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> =
   }),
   async run({ run, staging }, ctx) {
     throwIfAborted(ctx.signal);
-    const renamed = new Set<string>();
+    const renamed = new Map<string, string>();
     const listed = await listTree(run.workspace);
     const taken = new Set(listed.map((e) => e.path.split('/')[0]));
     /** `<name>.workspace`, or `<name>.workspace-2` and so on when the agent wrote that name too. */
@@ -51,11 +51,15 @@ export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> =
     const entries = listed.map((e): TreeEntry => {
       const [first, ...rest] = e.path.split('/');
       if (!first || !RESERVED.includes(first)) return e;
-      renamed.add(first);
-      const path = [renamedTo(first), ...rest].join('/');
+      if (!renamed.has(first)) renamed.set(first, renamedTo(first));
+      const path = [renamed.get(first), ...rest].join('/');
       return e.type === 'dir' ? { ...e, path } : { ...e, path, from: join(run.workspace, e.path) };
     });
     const redacted = await copyEntries(entries, { from: run.workspace, to: staging, redactor: ctx.redactor });
-    return { files: entries.filter((e) => e.type === 'file').length, redacted, renamed: [...renamed] };
+    return {
+      files: entries.filter((e) => e.type === 'file').length,
+      redacted,
+      renamed: [...renamed].map(([from, to]) => `${from} -> ${to}`),
+    };
   },
 };

@@ -122,7 +122,9 @@ describe('run, lite mode', () => {
     expect(await rig.read(`${dir}/agent-run.log.workspace-2`)).toBe('mine: agent-run.log\n');
     expect(await rig.read(`${dir}/run-log.json.workspace`)).toBe('mine: run-log.json\n');
     expect(await rig.read(`${dir}/agent-run.log`)).toContain('step 4');
-    expect(JSON.parse(await rig.read(`${dir}/run-log.json`)).outcome).toBe('succeeded');
+    const log = JSON.parse(await rig.read(`${dir}/run-log.json`));
+    expect(log.outcome).toBe('succeeded');
+    expect(log.logLimitations.join('\n')).toContain('agent-run.log -> agent-run.log.workspace-2');
   });
 
   it('the token reaches only the harness, and no file under the benchmark or state holds it', async () => {
