@@ -28,6 +28,15 @@ export const COMMANDS = {
       build: { type: 'boolean' },
     },
   },
+  rerun: {
+    summary: 'repeat an attempt as a new one: same image digest, harness, model and options',
+    options: {
+      'allow-changed-inputs': { type: 'boolean' },
+      clean: { type: 'boolean' },
+      config: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  },
   plan: {
     summary: 'show each node: done, missing, stale or failed, and why (no side effects)',
     options: SELECTION,
@@ -50,8 +59,10 @@ const USAGE = `bench-pipeline: run AI coding agents as isolated one-shot attempt
 usage:
   bench-pipeline run <benchmark...> [--harness H]... [--model M] [--attempts N] [--more K]
                  [--mode docker|lite] [--concurrency C] [--timeout 30m] [--run-id ID]
-                 [--rerun failed|timed-out|stale] [--variant V]... [--clean] [--config FILE] [--json]
+                 [--rerun failed|timed-out|stale] [--variant V]... [--update-image] [--build]
+                 [--clean] [--config FILE] [--json]
   bench-pipeline plan <same selection> [--json]
+  bench-pipeline rerun <attempt-dir> [--allow-changed-inputs] [--clean] [--json]
   bench-pipeline status [benchmark...] [--json]
   bench-pipeline graph <same selection> [--format mermaid|dot|json]
   bench-pipeline cache ls|prune [--json]
@@ -93,6 +104,8 @@ async function main(argv: string[]): Promise<number> {
   switch (name) {
     case 'run':
       return (await import('./commands/run.js')).runCommand(args as ParsedArgs<'run'>);
+    case 'rerun':
+      return (await import('./commands/rerun.js')).rerunCommand(args as ParsedArgs<'rerun'>);
     case 'plan':
       return (await import('./commands/plan.js')).planCommand(args as ParsedArgs<'plan'>);
     case 'status':

@@ -25,6 +25,8 @@ import { hashInventory, type Inventory, scanVisibleFiles } from './visible-files
 export type RerunWhat = 'failed' | 'timed-out' | 'stale';
 
 /** What the user asked for: the CLI flags of run, plan and graph. */
+type ModelSource = RunLog['model']['source'];
+
 export interface Selection {
   benchmarks: string[];
   harnesses: string[];
@@ -38,7 +40,15 @@ export interface Selection {
    * Exact harness x model x variant lines instead of the product of the flags above; `status`
    * uses it to recompute the keys of recorded attempts. Models here are taken as given.
    */
-  lines?: { harness: string; model: string | undefined; variant: string | undefined }[];
+  lines?: {
+    harness: string;
+    model: string | undefined;
+    variant: string | undefined;
+    /** Where the model came from, when it is known (a rerun repeats the record's). */
+    modelSource?: ModelSource;
+  }[];
+  /** docker: run this image digest instead of the one in runner.lock.yaml (`rerun`). */
+  digest?: string;
 }
 
 export type NodeState = 'done' | 'missing' | 'stale' | 'failed';
@@ -63,7 +73,7 @@ export interface AttemptPlan {
 export interface AttemptLine {
   adapter: HarnessAdapter;
   model: string | undefined;
-  modelSource: RunLog['model']['source'];
+  modelSource: ModelSource;
   variant: { name: string; config: VariantConfig } | undefined;
   modelId: string;
   cliVersion: string;
@@ -192,7 +202,7 @@ async function planBenchmark(
 
   // Models: --model, then runner.yaml defaults.<harness>.model, then the vendor default.
   const resolved: Omit<AttemptLine, 'modelId' | 'cliVersion' | 'wrapperPrompt' | 'attempts' | 'more'>[] = [];
-  const wanted =
+  const wanted: NonNullable<Selection['lines']> =
     selection.lines ??
     selected.flatMap((harness) =>
       (variantNames.length ? variantNames : [undefined]).map((variant) => ({
@@ -220,7 +230,7 @@ async function planBenchmark(
     resolved.push({
       adapter,
       model,
-      modelSource: w.model ? 'flag' : fromManifest ? 'runner.yaml' : 'vendor-default',
+      modelSource: w.modelSource ?? (w.model ? 'flag' : fromManifest ? 'runner.yaml' : 'vendor-default'),
       variant: variantOf(w.variant),
     });
   }
@@ -242,8 +252,8 @@ async function planBenchmark(
   const context = mode === 'docker' ? await buildContext(bench.dir) : undefined;
   const lock = mode === 'docker' ? await readLock(bench.dir) : undefined;
   // A lock holds while the ref, and the Dockerfile context the image was built from, are unchanged.
-  const contextChanged = lock?.ref === image && lock.context !== context?.hash;
-  const locked = lock?.ref === image && !contextChanged ? lock.digest : undefined;
+  const contextChanged = !selection.digest && lock?.ref === image && lock.context !== context?.hash;
+  const locked = selection.digest ?? (lock?.ref === image && !contextChanged ? lock.digest : undefined);
   const digest = mode === 'lite' ? LITE_DIGEST : (locked ?? UNPINNED);
   const resolveKey = taskKey(resolveImage, { ref: image, mode, context });
   const pinKey = taskKey(pinDigest, { resolveKey: resolveKey.key, ref: image, digest });

@@ -238,10 +238,38 @@ describe.skipIf(!engineUp)('docker mode, real engine', () => {
       const plan = await rig.cli(['plan', '--harness', 't', '--attempts', '2']);
       expect(plan.stdout).toContain('stale');
       await rm(moved, { recursive: true, force: true });
+
+      // rerun repeats attempt 1 on its own digest (pulled by digest once it is gone here), not the lock's.
+      docker('image', 'rm', '-f', first);
+      const again = await rig.cli(['rerun', 'benchmarks/p/eval-attempts/t-default-attempt-1']);
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      expect((await runLog(rig, 'p', 't-default-attempt-3')).imageDigest).toBe(first);
+      expect(await rig.read('benchmarks/p/runner.lock.yaml')).toContain(`digest: ${second}`);
     } finally {
       for (const d of [ref, first, second])
         if (d) execFileSync('docker', ['image', 'rm', '-f', d], { stdio: 'ignore' });
     }
+  });
+
+  it('rerun refuses when the recorded image is a local id that is gone', async () => {
+    const ref = 'bench-pipeline-test/gone:1';
+    docker(
+      'build',
+      '-q',
+      '-t',
+      ref,
+      imageContext(await mkdtemp(join(tmpdir(), 'bp-gone-')), 'LABEL gone=yes\n'),
+    );
+    const rig = await makeRig(dockerBenchmark('g', ref));
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const { imageDigest } = await runLog(rig, 'g', 't-default-attempt-1');
+    docker('image', 'rm', '-f', ref);
+    const again = await rig.cli(['rerun', 'benchmarks/g/eval-attempts/t-default-attempt-1']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`the attempt ran on image ${imageDigest}`);
+    expect(again.stderr).toContain('cannot be pulled');
+    expect(await attemptsOf(rig, 'g')).toEqual(['t-default-attempt-1']);
   });
 
   it('kills the container at the timeout and records timed-out', async () => {

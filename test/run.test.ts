@@ -260,6 +260,31 @@ describe('seeding', () => {
     expect(await rig.ls('benchmarks/b/eval-attempts/.replaced')).toHaveLength(2);
   });
 
+  it('rerun repeats an attempt as a new one with its model and timeout, and refuses changed inputs', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    await rig.cli(['run', '--harness', 't', '--attempts', '1', '--model', 'm1', '--timeout', '45s']);
+    const first = 'benchmarks/b/eval-attempts/t-m1-attempt-1';
+    const r = await rig.cli(['rerun', first]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const log = JSON.parse(await rig.read('benchmarks/b/eval-attempts/t-m1-attempt-2/run-log.json'));
+    expect(log).toMatchObject({ model: { value: 'm1', source: 'flag' }, timeoutMs: 45_000, attempt: 2 });
+    expect(await rig.invocations()).toBe(2);
+
+    await rig.write({ 'benchmarks/b/context.md': 'Other context.\n' });
+    const refused = await rig.cli(['rerun', first]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('its inputs changed since it ran (visible files changed: context.md)');
+    expect(refused.stderr).toContain('--allow-changed-inputs');
+    expect(await rig.invocations()).toBe(2);
+    const allowed = await rig.cli(['rerun', first, '--allow-changed-inputs']);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(await rig.ls('benchmarks/b/eval-attempts')).toContain('t-m1-attempt-3');
+
+    const notAnAttempt = await rig.cli(['rerun', 'benchmarks/b']);
+    expect(notAnAttempt.code).toBe(2);
+    expect(notAnAttempt.stderr).toContain('benchmarks/b/run-log.json: not a readable attempt record');
+  });
+
   it('the attempt index is only a cache: a changed run-log.json is read again, a corrupt index ignored', async () => {
     const rig = await makeRig(benchmarkFiles('b'));
     await rig.cli(['run', '--harness', 't', '--attempts', '2']);

@@ -1,5 +1,5 @@
 import type { ParsedArgs } from '../cli.js';
-import { loadConfig } from '../config.js';
+import { loadConfig, type ResolvedConfig } from '../config.js';
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { Redactor } from '../redact.js';
@@ -7,7 +7,7 @@ import { ndjsonReporter } from '../reporters/ndjson.js';
 import { plainReporter } from '../reporters/plain.js';
 import type { Reporter } from '../reporters/reporter.js';
 import { ttyReporter } from '../reporters/tty.js';
-import { exitCodeOf, runPipeline, tokenVariables } from '../run.js';
+import { exitCodeOf, type RunOptions, runPipeline, tokenVariables } from '../run.js';
 import { positiveInt, selectionFrom } from './selection.js';
 
 const stdout = { write: (text: string) => void process.stdout.write(text) };
@@ -30,9 +30,29 @@ export async function runCommand({ values, positionals }: ParsedArgs<'run'>): Pr
   if (runId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(runId)) {
     throw new UsageError(`--run-id ${runId}: use letters, digits, '.', '_' and '-'`);
   }
-  const redactor = new Redactor(tokenVariables(config).map((n) => process.env[n]));
-  const reporter = pickReporter(values.json, redactor);
+  return runReported(
+    config,
+    {
+      selection,
+      runId,
+      concurrency: positiveInt('concurrency', values.concurrency),
+      timeoutMs,
+      clean: values.clean ?? false,
+      updateImage: values['update-image'] ?? false,
+      build: values.build ?? false,
+    },
+    values.json,
+  );
+}
 
+/** Runs the pipeline with a reporter; the first SIGINT or SIGTERM cancels, the second quits. */
+export async function runReported(
+  config: ResolvedConfig,
+  options: Omit<RunOptions, 'signal' | 'emit'>,
+  json: boolean | undefined,
+): Promise<number> {
+  const redactor = new Redactor(tokenVariables(config).map((n) => process.env[n]));
+  const reporter = pickReporter(json, redactor);
   // First signal: stop harnesses and leave state consistent. Second: leave now (the next run cleans up).
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -44,13 +64,7 @@ export async function runCommand({ values, positionals }: ParsedArgs<'run'>): Pr
   process.on('SIGTERM', onSignal);
   try {
     const summary = await runPipeline(config, {
-      selection,
-      runId,
-      concurrency: positiveInt('concurrency', values.concurrency),
-      timeoutMs,
-      clean: values.clean ?? false,
-      updateImage: values['update-image'] ?? false,
-      build: values.build ?? false,
+      ...options,
       signal: controller.signal,
       emit: (event) => reporter.onEvent(event),
     });
