@@ -46,6 +46,15 @@ export const COMMANDS = {
     options: { config: { type: 'string' }, json: { type: 'boolean' } },
   },
   graph: { summary: 'print the build graph', options: { ...SELECTION, format: { type: 'string' } } },
+  images: {
+    summary: 'images build: the harness image from images/, and benchmark images from their Dockerfiles',
+    options: {
+      tag: { type: 'string' },
+      base: { type: 'string' },
+      clis: { type: 'string' },
+      config: { type: 'string' },
+    },
+  },
   cache: {
     summary: 'cache ls | cache prune: seed templates and node records',
     options: { config: { type: 'string' }, json: { type: 'boolean' } },
@@ -65,6 +74,7 @@ usage:
   bench-pipeline rerun <attempt-dir> [--allow-changed-inputs] [--clean] [--json]
   bench-pipeline status [benchmark...] [--json]
   bench-pipeline graph <same selection> [--format mermaid|dot|json]
+  bench-pipeline images build [benchmark...] [--tag T] [--base IMAGE] [--clis "pkg@version ..."]
   bench-pipeline cache ls|prune [--json]
 
 commands:
@@ -112,6 +122,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/status.js')).statusCommand(args as ParsedArgs<'status'>);
     case 'graph':
       return (await import('./commands/graph.js')).graphCommand(args as ParsedArgs<'graph'>);
+    case 'images':
+      return (await import('./commands/images.js')).imagesCommand(args as ParsedArgs<'images'>);
     case 'cache':
       return (await import('./commands/cache.js')).cacheCommand(args as ParsedArgs<'cache'>);
   }

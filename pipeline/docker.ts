@@ -161,9 +161,16 @@ export async function buildImage(
   tag: string,
   labels: Record<string, string>,
   onProgress: (line: string) => void,
+  options: { dockerfile?: string; buildargs?: Record<string, string> } = {},
 ): Promise<string> {
   try {
-    const stream = await engine.docker.buildImage(context, { t: tag, labels, rm: true, forcerm: true });
+    const stream = await engine.docker.buildImage(context, {
+      t: tag,
+      labels,
+      rm: true,
+      forcerm: true,
+      ...options,
+    });
     await followProgress(engine, stream, onProgress);
   } catch (error) {
     throw dockerError(`could not build ${tag}`, error);

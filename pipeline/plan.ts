@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HarnessAdapter } from '../tasks/harnesses/adapter.js';
+import { DEFAULT_WRAPPER_PROMPT } from '../tasks/harnesses/adapter.js';
 import { harnessAdapter, knownHarnesses } from '../tasks/harnesses/registry.js';
 import { LITE_DIGEST, pinDigest } from '../tasks/pin-digest.js';
 import { type BuildContext, buildContext, resolveImage } from '../tasks/resolve-image.js';
-import { DEFAULT_WRAPPER_PROMPT, runHarness } from '../tasks/run-harness.js';
+import { runHarness } from '../tasks/run-harness.js';
 import { loadSeed, seedWorkspace } from '../tasks/seed-workspace.js';
 import { type AttemptRecord, AttemptRecords } from './attempt-records.js';
 import { attemptName, completeAttempts, modelId } from './attempts.js';

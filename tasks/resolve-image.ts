@@ -10,12 +10,15 @@ import { LOCK_FILE } from '../pipeline/lock.js';
 import type { TaskDefinition } from '../pipeline/task.js';
 import { FORBIDDEN } from '../pipeline/visible-files.js';
 
-/** A benchmark's own Dockerfile and the files it may use. */
+/** A Dockerfile and the files it may use. */
 export interface BuildContext {
   dir: string;
   /** Paths relative to `dir`: everything but what no image may contain (the scorecard, attempts, state). */
   files: string[];
-  /** sha256 over every path and content: an unchanged context is never rebuilt. */
+  /** The Dockerfile, relative to `dir` (default `Dockerfile`). */
+  dockerfile?: string;
+  buildArgs?: Record<string, string>;
+  /** sha256 over every path, content and build argument: an unchanged context is never rebuilt. */
   hash: string;
 }
 
@@ -28,12 +31,38 @@ export async function buildContext(benchDir: string): Promise<BuildContext | und
   const excluded = new Set([...FORBIDDEN, LOCK_FILE]);
   const files = (await listTree(benchDir))
     .filter((e) => e.type !== 'dir' && !excluded.has(e.path.split('/')[0]!.toLowerCase()))
-    .map((e) => e.path)
-    .sort();
-  const hash = createHash('sha256');
+    .map((e) => e.path);
+  return hashContext({ dir: benchDir, files });
+}
+
+/** Completes a context with its hash (files sorted, so their order does not matter). */
+export async function hashContext(context: Omit<BuildContext, 'hash'>): Promise<BuildContext> {
+  const files = [...context.files].sort();
+  const hash = createHash('sha256').update(JSON.stringify([context.dockerfile, context.buildArgs]));
   for (const f of files)
-    hash.update(`${f}\0`).update(await readFile(join(benchDir, f)).catch(() => Buffer.alloc(0)));
-  return { dir: benchDir, files, hash: hash.digest('hex') };
+    hash.update(`${f}\0`).update(await readFile(join(context.dir, f)).catch(() => Buffer.alloc(0)));
+  return { ...context, files, hash: hash.digest('hex') };
+}
+
+/**
+ * Builds `ref` from `context` unless the engine has it from this very context already (its label
+ * holds the context hash). Returns whether it built.
+ */
+export async function buildCached(
+  engine: Engine,
+  ref: string,
+  context: BuildContext,
+  progress: (line: string) => void,
+): Promise<'local' | 'built'> {
+  const present = await inspectImage(engine, ref);
+  if (present?.Config?.Labels?.[CONTEXT_LABEL] === context.hash) return 'local';
+  const { create } = await import('tar');
+  const tar = Readable.from(create({ cwd: context.dir, portable: true }, context.files));
+  await buildImage(engine, tar, ref, { [CONTEXT_LABEL]: context.hash }, progress, {
+    dockerfile: context.dockerfile,
+    buildargs: context.buildArgs,
+  });
+  return 'built';
 }
 
 export interface ResolveImageInput {
@@ -100,11 +129,7 @@ export const resolveImage: TaskDefinition<ResolveImageInput, ResolveImageOutput,
     const builtFrom = present?.Config?.Labels?.[CONTEXT_LABEL];
     // Built here from another context: that context changed, so the image is rebuilt.
     if (context && (!present || build || update || builtFrom !== undefined)) {
-      if (builtFrom === context.hash) return { ref, source: 'local', image: ref };
-      const { create } = await import('tar');
-      const tar = Readable.from(create({ cwd: context.dir, portable: true }, context.files));
-      await buildImage(engine, tar, ref, { [CONTEXT_LABEL]: context.hash }, progress);
-      return { ref, source: 'built', image: ref };
+      return { ref, source: await buildCached(engine, ref, context, progress), image: ref };
     }
     if (present && !update) return { ref, source: 'local', image: ref };
     try {

@@ -21,13 +21,8 @@ import type { AttemptRef, Outcome } from '../pipeline/events.js';
 import { sha256 } from '../pipeline/keys.js';
 import { processStart } from '../pipeline/markers.js';
 import { CancelledError, type TaskContext, type TaskDefinition, throwIfAborted } from '../pipeline/task.js';
-import type { HarnessAdapter } from './harnesses/adapter.js';
+import { type HarnessAdapter, PROMPT_ENV } from './harnesses/adapter.js';
 import { materializeWorkspace, type SeedOutput } from './seed-workspace.js';
-
-/** The default instruction given to every harness, after which it is on its own. */
-export const DEFAULT_WRAPPER_PROMPT =
-  'Read prompt.md and context.md in this directory and complete the task end to end. ' +
-  'Do not ask follow-up questions. Write all files inside this directory.';
 
 /** After SIGTERM, how long a harness gets to exit before its process group is killed. */
 const KILL_GRACE_MS = 5_000;
@@ -74,9 +69,6 @@ export interface ContainerInput {
   cpus: number | undefined;
   memoryBytes: number | undefined;
 }
-
-/** The wrapper prompt reaches run-attempt in the container through this variable. */
-export const PROMPT_ENV = 'BENCH_PIPELINE_PROMPT';
 
 export interface HarnessRun {
   outcome: Outcome;

@@ -3,7 +3,7 @@
  * bench-pipeline-test/busybox:1). Without an engine the suite is skipped, except under CI=true,
  * where it must run.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -270,6 +270,76 @@ describe.skipIf(!engineUp)('docker mode, real engine', () => {
     expect(again.stderr).toContain(`the attempt ran on image ${imageDigest}`);
     expect(again.stderr).toContain('cannot be pulled');
     expect(await attemptsOf(rig, 'g')).toEqual(['t-default-attempt-1']);
+  });
+
+  it('images build makes the harness image once; its run-attempt drives each built-in CLI in /workspace', async () => {
+    const tag = 'bench-pipeline-test/harness:1';
+    const agent = 'bench-pipeline-test/agents:1';
+    const build = ['images', 'build', '--base', 'bench-pipeline-test/node:1', '--clis', '', '--tag', tag];
+    const rig = await makeRig(
+      benchmarkFiles('h', {
+        image: agent,
+        allowed_harnesses: '\n  - claude-code\n  - codex\n  - opencode',
+      }),
+    );
+    try {
+      const first = await rig.cli(build);
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      const again = await rig.cli(build);
+      expect(again.stdout).toContain(`${tag}: up to date (harness image)`);
+
+      // The agent CLIs (stand-ins that record their invocation) on top of the harness image.
+      const context = await mkdtemp(join(tmpdir(), 'bp-agents-'));
+      copyFileSync(join(REPO, 'test/fixtures/agent-cli.sh'), join(context, 'agent'));
+      const install = ['claude', 'codex', 'opencode'].map((c) => `COPY agent /usr/local/bin/${c}`).join('\n');
+      writeFileSync(join(context, 'Dockerfile'), `FROM ${tag}\n${install}\n`);
+      docker('build', '-q', '-t', agent, context);
+      await rm(context, { recursive: true, force: true });
+
+      const keys = { ANTHROPIC_API_KEY: TOKEN, OPENAI_API_KEY: TOKEN, OPENROUTER_API_KEY: TOKEN };
+      for (const [harness, model, name] of [
+        ['claude-code', 'sonnet', 'claude-code-sonnet'],
+        ['codex', 'gpt-x', 'codex-gpt-x'],
+        ['opencode', 'openrouter/some-model', 'opencode-some-model'],
+      ] as const) {
+        const r = await rig.cli(['run', '--harness', harness, '--model', model, '--attempts', '1'], keys);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        const dir = `benchmarks/h/eval-attempts/${name}-attempt-1`;
+        const invoked = await rig.read(`${dir}/invoked.txt`);
+        expect(invoked).toMatch(
+          new RegExp(`^argv: ${harness === 'claude-code' ? 'claude' : harness} .*${model}`, 'm'),
+        );
+        expect(invoked).toContain('cwd: /workspace');
+        expect(invoked).toContain('stdin: /dev/null');
+        expect(invoked).toContain('home: /tmp/run-attempt-home-');
+        // The wrapper prompt is an argument of the CLI, not left in its environment.
+        expect(invoked).toContain('BENCH_PIPELINE_PROMPT: \n');
+        if (harness === 'claude-code') expect(invoked).toContain('IS_SANDBOX: 1');
+        if (harness === 'codex') expect(invoked).toContain('CODEX_API_KEY: set');
+        if (harness === 'opencode') expect(invoked).toContain('opencode auth.json: holds the key');
+        expect(await rig.read(`${dir}/result.txt`)).toBe(
+          `done by ${harness === 'claude-code' ? 'claude' : harness}\n`,
+        );
+      }
+      const files = await allFiles(join(rig.dir, 'benchmarks'));
+      expect(files.filter((f) => f.content.includes(TOKEN)).map((f) => f.path)).toEqual([]);
+
+      // opencode has no vendor default model: run-attempt says so with exit code 4.
+      const workspace = join(rig.dir, 'benchmarks/h');
+      const noModel = spawnSync('docker', [
+        'run',
+        '--rm',
+        '-v',
+        `${workspace}:/workspace`,
+        agent,
+        '--harness',
+        'opencode',
+      ]);
+      expect(noModel.status).toBe(4);
+      expect(noModel.stderr.toString()).toContain('opencode has no vendor default model');
+    } finally {
+      for (const image of [agent, tag]) spawnSync('docker', ['image', 'rm', '-f', image]);
+    }
   });
 
   it('kills the container at the timeout and records timed-out', async () => {

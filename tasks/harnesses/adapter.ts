@@ -34,3 +34,11 @@ export interface HarnessAdapter {
 
 /** The environment variable through which a custom harness learns its resolved model. */
 export const MODEL_ENV = 'BENCH_PIPELINE_MODEL';
+
+/** The default instruction given to every harness, after which it is on its own. */
+export const DEFAULT_WRAPPER_PROMPT =
+  'Read prompt.md and context.md in this directory and complete the task end to end. ' +
+  'Do not ask follow-up questions. Write all files inside this directory.';
+
+/** The wrapper prompt reaches run-attempt in the container through this variable. */
+export const PROMPT_ENV = 'BENCH_PIPELINE_PROMPT';

@@ -49,7 +49,24 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
   tar -C "$rootfs" -c . | docker import - "$base" >/dev/null
   rm -rf "$rootfs"
 fi
+# A Node base for the harness image (images/Dockerfile takes it as BASE): the host's node binary
+# and the libraries it links, on the busybox image.
+node_base=bench-pipeline-test/node:1
+if ! docker image inspect "$node_base" >/dev/null 2>&1; then
+  ctx=$(mktemp -d)
+  node=$(readlink -f "$(command -v node)")
+  mkdir -p "$ctx/root/usr/local/bin"
+  cp "$node" "$ctx/root/usr/local/bin/node"
+  for lib in $(ldd "$node" | grep -o '/[^ ]*'); do
+    mkdir -p "$ctx/root$(dirname "$lib")"
+    cp -L "$lib" "$ctx/root$lib"
+  done
+  printf 'FROM %s\nCOPY root/ /\nRUN chmod 1777 /tmp\n' "$base" >"$ctx/Dockerfile"
+  docker build -q -t "$node_base" "$ctx" >/dev/null
+  rm -rf "$ctx"
+fi
+
 # The base image is also in the registry, so that pulls by tag and by digest are real pulls.
 docker tag "$base" 127.0.0.1:5000/$base
 docker push -q 127.0.0.1:5000/$base >/dev/null
-echo "docker engine $(docker version --format '{{.Server.Version}}'), registry 127.0.0.1:5000, base image $base"
+echo "docker engine $(docker version --format '{{.Server.Version}}'), registry 127.0.0.1:5000, base images $base, $node_base"

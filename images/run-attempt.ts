@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+/**
+ * The entrypoint of the harness image: `run-attempt --harness claude-code|codex|opencode
+ * [--model M]`. It runs one attempt of the agent CLI in /workspace, one shot and headless, with
+ * the same adapters the host uses in lite mode. The token arrives in the container environment
+ * and is handed to the CLI the way it expects (environment, or opencode's auth.json in a home
+ * directory that lives and dies with the container). The agent's files go only to /workspace.
+ *
+ * Exit codes: the CLI's own; 2 bad arguments or an unknown harness; 3 no prompt.md in the
+ * workspace; 4 opencode without a model (it has no vendor default); 128+n when killed by signal n.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_WRAPPER_PROMPT, PROMPT_ENV } from '../tasks/harnesses/adapter.js';
+import { BUILT_IN_HARNESSES, harnessAdapter } from '../tasks/harnesses/registry.js';
+
+const WORKSPACE = process.env.BENCH_PIPELINE_WORKSPACE ?? '/workspace';
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`run-attempt: ${message}\n`);
+  process.exit(code);
+}
+
+let values: { harness?: string; model?: string };
+try {
+  ({ values } = parseArgs({
+    options: { harness: { type: 'string' }, model: { type: 'string' } },
+    strict: true,
+  }));
+} catch (error) {
+  fail(2, (error as Error).message);
+}
+const name = values.harness ?? fail(2, `--harness is required: one of ${BUILT_IN_HARNESSES.join(', ')}`);
+const adapter = harnessAdapter(name, {});
+if (!adapter?.builtIn) {
+  fail(2, `unknown harness "${name}": this image runs ${BUILT_IN_HARNESSES.join(', ')}`);
+}
+const model = values.model || undefined;
+if (adapter.requiresModel && !model) {
+  fail(4, `${name} has no vendor default model: pass --model (runner.yaml defaults.${name}.model)`);
+}
+if (!existsSync(join(WORKSPACE, 'prompt.md'))) fail(3, `${WORKSPACE}/prompt.md is missing`);
+
+// A fresh home per attempt (the container is per attempt too): no CLI state from anywhere else.
+const home = mkdtempSync('/tmp/run-attempt-home-');
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  HOME: home,
+  XDG_CONFIG_HOME: join(home, '.config'),
+  XDG_DATA_HOME: join(home, '.local/share'),
+  XDG_STATE_HOME: join(home, '.local/state'),
+  XDG_CACHE_HOME: join(home, '.cache'),
+  CODEX_HOME: join(home, '.codex'),
+};
+delete env[PROMPT_ENV];
+const token = adapter.tokenEnv ? process.env[adapter.tokenEnv] : undefined;
+if (adapter.tokenEnv && !token)
+  process.stderr.write(`run-attempt: warning: ${adapter.tokenEnv} is not set\n`);
+if (name === 'claude-code' && process.getuid?.() === 0) {
+  // Claude Code refuses --dangerously-skip-permissions as root outside a declared sandbox.
+  env.IS_SANDBOX = '1';
+}
+// codex exec takes an API key from CODEX_API_KEY; OPENAI_API_KEY alone serves custom providers.
+if (name === 'codex' && token) env.CODEX_API_KEY ??= token;
+if (name === 'opencode' && token) {
+  const dir = join(env.XDG_DATA_HOME!, 'opencode');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'auth.json'), JSON.stringify({ openrouter: { type: 'api', key: token } }), {
+    mode: 0o600,
+  });
+}
+
+const prompt = process.env[PROMPT_ENV] || DEFAULT_WRAPPER_PROMPT;
+const [program, ...args] = adapter.argv({ model, prompt, args: [] }) as [string, ...string[]];
+const child = spawn(program, args, {
+  cwd: WORKSPACE,
+  env: { ...env, ...adapter.env({ model, prompt, args: [] }) },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+// docker stop / kill reach this process (pid 1); pass them on so the CLI can end cleanly.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => child.kill(signal));
+child.once('error', (error) =>
+  fail((error as NodeJS.ErrnoException).code === 'ENOENT' ? 127 : 1, `${program}: ${error.message}`),
+);
+child.once('exit', (code, signal) => {
+  process.exit(code ?? 128 + (signal ? constants.signals[signal] : 0));
+});
