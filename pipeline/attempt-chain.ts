@@ -2,7 +2,7 @@ import { appendFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Collected, collect } from '../tasks/collect.js';
-import { type ContainerInput, type HarnessRun, runHarness } from '../tasks/run-harness.js';
+import { type ContainerInput, type HarnessRun, type RuntimeMount, runHarness } from '../tasks/run-harness.js';
 import type { SeedOutput } from '../tasks/seed-workspace.js';
 import { writeRunLog } from '../tasks/write-run-log.js';
 import { attemptName, completeAttempts, readRunLog } from './attempts.js';
@@ -46,6 +46,8 @@ export interface RunContext {
   containerFor(bp: BenchmarkPlan): ContainerInput | undefined;
   /** docker mode: the engine's version, for run-log. */
   engineVersion: string | undefined;
+  /** docker: harness runtimes mounted from their own images, by harness name. */
+  runtimes: Map<string, RuntimeMount>;
 }
 
 export const LITE_DEVIATION = 'lite mode, no container isolation; harness ran on host';
@@ -327,6 +329,7 @@ export class AttemptChain {
       image: bench.manifest.image ?? null,
       imageDigest: this.bp.pin.digest,
       engine: this.rc.engineVersion ?? null,
+      runtime: (this.bp.mode === 'docker' && this.rc.runtimes.get(line.adapter.name)?.image) || null,
       hostRuntimes: this.bp.hostRuntimes,
       attempt: ref.n,
       runId: this.rc.runId,

@@ -30,6 +30,26 @@ export const harnessConfigSchema = z.strictObject({
   args: z.array(z.string()).optional(),
   /** Replaces the default wrapper prompt for this harness. */
   wrapperPrompt: z.string().min(1).optional(),
+  /**
+   * docker: take the harness from this runtime image instead of the benchmark image. Its `path`
+   * is extracted once per image digest and mounted read-only at the same path in every attempt
+   * container, which runs `entrypoint` (default `<path>/bin/run-attempt`). Name the image by
+   * digest (`repo@sha256:...`) to keep attempts reproducible when the tag moves.
+   */
+  runtime: z
+    .strictObject({
+      image: z.string().min(1),
+      path: z
+        .string()
+        .regex(/^\/[^:]+$/, 'must be an absolute path inside the image')
+        .refine(
+          (p) => !['/', '/workspace'].includes(p.replace(/\/+$/, '') || '/'),
+          'must not be / or /workspace',
+        )
+        .default('/opt/bench-pipeline'),
+      entrypoint: z.string().regex(/^\//, 'must be an absolute path').optional(),
+    })
+    .optional(),
 });
 
 /** A named configuration (options and env) that multiplies the attempt matrix for paired comparisons. */

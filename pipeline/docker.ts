@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import { InfraError, messageOf } from './errors.js';
 import { isProcessAlive } from './markers.js';
@@ -226,6 +228,8 @@ export interface ContainerSpec {
   workspace: string;
   nanoCpus: number | undefined;
   memoryBytes: number | undefined;
+  /** A harness runtime extracted on this machine, mounted read-only; its entrypoint replaces the image's. */
+  runtime?: { dir: string; path: string; entrypoint: string };
 }
 
 export function dockerError(what: string, error: unknown): InfraError {
@@ -242,6 +246,7 @@ export async function createContainer(engine: Engine, spec: ContainerSpec): Prom
       name: spec.name,
       Image: spec.image,
       Cmd: spec.cmd,
+      ...(spec.runtime && { Entrypoint: [spec.runtime.entrypoint] }),
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       Labels: spec.labels,
       WorkingDir: '/workspace',
@@ -251,8 +256,12 @@ export async function createContainer(engine: Engine, spec: ContainerSpec): Prom
       AttachStdout: true,
       AttachStderr: true,
       HostConfig: {
-        // The workspace and nothing else: no Docker socket, no other host path.
-        Binds: engine.remote ? [] : [`${spec.workspace}:/workspace`],
+        // The workspace and nothing else (but a read-only harness runtime): no Docker socket, no
+        // other host path.
+        Binds: [
+          ...(engine.remote ? [] : [`${spec.workspace}:/workspace`]),
+          ...(spec.runtime ? [`${spec.runtime.dir}:${spec.runtime.path}:ro`] : []),
+        ],
         ...(spec.nanoCpus && { NanoCpus: spec.nanoCpus }),
         ...(spec.memoryBytes && { Memory: spec.memoryBytes }),
       },
@@ -303,4 +312,46 @@ export async function reapDeadContainers(engine: Engine): Promise<Docker.Contain
     dead.push(c);
   }
   return dead;
+}
+
+/**
+ * The `path` of a runtime image, extracted once per image digest under `root` (copied out of a
+ * created, never started, container through the archive API) and returned as a directory to
+ * mount. A half-extracted runtime is never visible: it lands in a temp directory renamed into place.
+ */
+export async function extractRuntime(
+  engine: Engine,
+  image: string,
+  path: string,
+  root: string,
+  labels: Record<string, string>,
+): Promise<string> {
+  const dir = join(root, `${image.replace(/^.*sha256:/, '')}${path.replaceAll('/', '_')}`);
+  if (existsSync(dir)) return dir;
+  await mkdir(root, { recursive: true });
+  const temp = await mkdtemp(`${dir}.tmp-`);
+  let container: Docker.Container | undefined;
+  try {
+    // Created only to be read from; its entrypoint never runs.
+    container = await engine.docker.createContainer({
+      Image: image,
+      Entrypoint: ['/bin/true'],
+      Labels: labels,
+    });
+    const { x } = await import('tar');
+    await pipeline(
+      await container.getArchive({ path: `${path.replace(/\/+$/, '')}/.` }),
+      x({ cwd: temp, strip: 1 }) as unknown as NodeJS.WritableStream,
+    );
+    await rename(temp, dir).catch((error) => {
+      // Another invocation extracted the same runtime first: theirs is as good.
+      if (!existsSync(dir)) throw error;
+    });
+    return dir;
+  } catch (error) {
+    throw dockerError(`could not extract ${path} from runtime image ${image}`, error);
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+    if (container) await container.remove({ force: true }).catch(() => {});
+  }
 }

@@ -25,6 +25,8 @@ export interface RunLog {
   imageDigest: string;
   /** docker mode: the engine that ran the container (`Docker 28.2.2 (API 1.50), linux/amd64`). */
   engine: string | null;
+  /** docker mode: the runtime image the harness came from (by digest), when it is not the benchmark image. */
+  runtime: string | null;
   hostRuntimes: Record<string, string>;
   attempt: number;
   runId: string;
@@ -73,6 +75,7 @@ ${[
   row('image', log.image),
   row('image_digest', log.imageDigest),
   row('engine', log.engine),
+  row('harness runtime', log.runtime),
   row('host_runtimes', runtimes),
   row('harness_cli_version', log.harness.cliVersion),
   row('attempt', log.attempt),

@@ -5,16 +5,25 @@ import { MODEL_ENV } from '../tasks/harnesses/adapter.js';
 import { BUILT_IN_HARNESSES, harnessAdapter } from '../tasks/harnesses/registry.js';
 import { pinDigest, pinImage } from '../tasks/pin-digest.js';
 import { resolveImage } from '../tasks/resolve-image.js';
+import type { RuntimeMount } from '../tasks/run-harness.js';
 import { loadSeed, type SeedOutput, seedWorkspace } from '../tasks/seed-workspace.js';
 import { AttemptChain, isolationDeviations, type RunContext } from './attempt-chain.js';
 import { parseSize, type ResolvedConfig } from './config.js';
-import { connectEngine, type Engine, engineAddress, LABELS, reapDeadContainers } from './docker.js';
+import {
+  connectEngine,
+  type Engine,
+  engineAddress,
+  extractRuntime,
+  LABELS,
+  ownerLabel,
+  reapDeadContainers,
+} from './docker.js';
 import { type Diagnostic, InfraError, UsageError } from './errors.js';
 import type { AttemptResult, EventSink, PipelineEvent, RunSummary } from './events.js';
 import { writeLock } from './lock.js';
-import { readMarkers, reapDeadMarkers, reapDeadTemps, STAGING_NAME } from './markers.js';
+import { processStart, readMarkers, reapDeadMarkers, reapDeadTemps, STAGING_NAME } from './markers.js';
 import { type AttemptLine, type BenchmarkPlan, buildPlan, type Plan, type Selection } from './plan.js';
-import { VersionProbe, which } from './probe.js';
+import { cacheDir, VersionProbe, which } from './probe.js';
 import { Redactor } from './redact.js';
 import { Scheduler, type SchedulerNode } from './scheduler.js';
 import { NodeStore } from './state.js';
@@ -83,6 +92,7 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
     }
     if (repinned) plan = await buildPlan(config, options.selection, { persist: true, probe });
   }
+  const runtimes = engine ? await mountRuntimes(plan, engine, options, redactor) : new Map();
 
   const summary: RunSummary = {
     runId,
@@ -112,6 +122,7 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
       engine && bp.mode === 'docker'
         ? {
             engine,
+            runtimes,
             image: bp.pin.digest,
             runId,
             cpus: config.docker.cpus,
@@ -119,6 +130,7 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
           }
         : undefined,
     engineVersion: engine?.version,
+    runtimes,
   };
 
   const roots: SchedulerNode[] = [];
@@ -336,6 +348,54 @@ async function pinBenchmarkImage(
   const pinKey = taskKey(pinDigest, { resolveKey: bp.resolve.key.key, ref, digest });
   await store.set('pin-digest', pinKey, { ref, digest });
   return digest;
+}
+
+/**
+ * docker: the harnesses configured with a runtime image, each resolved like a benchmark image,
+ * pinned to its digest and extracted once per digest into the cache, to be mounted read-only.
+ */
+async function mountRuntimes(
+  plan: Plan,
+  engine: Engine,
+  options: RunOptions,
+  redactor: Redactor,
+): Promise<Map<string, RuntimeMount>> {
+  const mounts = new Map<string, RuntimeMount>();
+  const start = await processStart(process.pid);
+  for (const bp of plan.benchmarks.filter((b) => b.mode === 'docker' && hasWork(b))) {
+    for (const { adapter } of bp.lines) {
+      const runtime = adapter.config.runtime;
+      if (!runtime || mounts.has(adapter.name)) continue;
+      if (engine.remote) {
+        const message = `${adapter.name}: a runtime image is mounted from this machine, so it needs a local engine, not ${engine.address}`;
+        throw new InfraError(message, { reason: 'docker', message });
+      }
+      const ctx = { signal: options.signal, key: bp.resolve.key, emit: options.emit, redactor };
+      const resolved = await resolveImage.run(
+        {
+          ref: runtime.image,
+          mode: 'docker',
+          context: undefined,
+          engine,
+          locked: undefined,
+          build: false,
+          update: options.updateImage,
+        },
+        ctx,
+      );
+      const image = await pinImage({ ref: runtime.image, image: resolved.image!, engine });
+      const labels = { [LABELS.tool]: 'runtime', [LABELS.owner]: ownerLabel(process.pid, start) };
+      const dir = await extractRuntime(engine, image, runtime.path, join(cacheDir(), 'runtimes'), labels);
+      options.emit({ type: 'progress', message: `${adapter.name}: runtime ${runtime.path} from ${image}` });
+      mounts.set(adapter.name, {
+        image,
+        dir,
+        path: runtime.path,
+        entrypoint: runtime.entrypoint ?? `${runtime.path.replace(/\/+$/, '')}/bin/run-attempt`,
+      });
+    }
+  }
+  return mounts;
 }
 
 function tally(summary: RunSummary, event: PipelineEvent): void {

@@ -61,8 +61,19 @@ export interface RunHarnessRunInput extends RunHarnessInput {
   ): Promise<void>;
 }
 
+/** A harness runtime extracted from its image, mounted read-only into the attempt containers. */
+export interface RuntimeMount {
+  /** The runtime image by digest (or id), as recorded in run-log. */
+  image: string;
+  dir: string;
+  path: string;
+  entrypoint: string;
+}
+
 export interface ContainerInput {
   engine: Engine;
+  /** By harness name: the harnesses whose CLI comes from a runtime image. */
+  runtimes: Map<string, RuntimeMount>;
   /** `repo@sha256:...` or an image id: never a tag, so one run never mixes images. */
   image: string;
   runId: string;
@@ -318,6 +329,7 @@ async function runInContainer(
     workspace,
     nanoCpus: c.cpus ? Math.round(c.cpus * 1e9) : undefined,
     memoryBytes: c.memoryBytes,
+    runtime: c.runtimes.get(input.adapter.name),
   });
   const logLimitations: string[] = [];
   try {

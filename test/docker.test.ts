@@ -15,7 +15,11 @@ const BASE = 'bench-pipeline-test/busybox:1';
 const IMAGE = 'bench-pipeline-test/attempt:1';
 const RUN_ATTEMPT = join(REPO, 'test/fixtures/run-attempt.sh');
 
-const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
+const docker = (...args: (string | { input: string })[]) => {
+  const input = args.find((a) => typeof a !== 'string');
+  const argv = args.filter((a): a is string => typeof a === 'string');
+  return execFileSync('docker', argv, { encoding: 'utf8', input: input?.input }).trim();
+};
 const engineUp = (() => {
   try {
     docker('image', 'inspect', BASE);
@@ -272,9 +276,10 @@ describe.skipIf(!engineUp)('docker mode, real engine', () => {
     expect(await attemptsOf(rig, 'g')).toEqual(['t-default-attempt-1']);
   });
 
-  it('images build makes the harness image once; its run-attempt drives each built-in CLI in /workspace', async () => {
+  it('images build makes the harness image once; its run-attempt drives each built-in CLI, in its image or mounted as a runtime', async () => {
     const tag = 'bench-pipeline-test/harness:1';
     const agent = 'bench-pipeline-test/agents:1';
+    const bare = 'bench-pipeline-test/bare:1';
     const build = ['images', 'build', '--base', 'bench-pipeline-test/node:1', '--clis', '', '--tag', tag];
     const rig = await makeRig(
       benchmarkFiles('h', {
@@ -291,7 +296,9 @@ describe.skipIf(!engineUp)('docker mode, real engine', () => {
       // The agent CLIs (stand-ins that record their invocation) on top of the harness image.
       const context = await mkdtemp(join(tmpdir(), 'bp-agents-'));
       copyFileSync(join(REPO, 'test/fixtures/agent-cli.sh'), join(context, 'agent'));
-      const install = ['claude', 'codex', 'opencode'].map((c) => `COPY agent /usr/local/bin/${c}`).join('\n');
+      const install = ['claude', 'codex', 'opencode']
+        .map((c) => `COPY agent /opt/bench-pipeline/bin/${c}`)
+        .join('\n');
       writeFileSync(join(context, 'Dockerfile'), `FROM ${tag}\n${install}\n`);
       docker('build', '-q', '-t', agent, context);
       await rm(context, { recursive: true, force: true });
@@ -337,8 +344,28 @@ describe.skipIf(!engineUp)('docker mode, real engine', () => {
       ]);
       expect(noModel.status).toBe(4);
       expect(noModel.stderr.toString()).toContain('opencode has no vendor default model');
+
+      // The same harness as a runtime mount: a benchmark image with neither node nor the CLIs.
+      docker('build', '-q', '-t', bare, '-', {
+        input: `FROM bench-pipeline-test/node:1\nRUN rm /usr/local/bin/node\n`,
+      });
+      await rig.write({
+        'bench.config.mjs': `export default { harnesses: { 'claude-code': { runtime: { image: '${agent}' } } } };\n`,
+        'benchmarks/h/runner.yaml': (await rig.read('benchmarks/h/runner.yaml')).replace(agent, bare),
+      });
+      const mounted = await rig.cli(
+        ['run', '--harness', 'claude-code', '--model', 'opus', '--attempts', '2'],
+        keys,
+      );
+      expect(mounted.code, mounted.stdout + mounted.stderr).toBe(0);
+      const log = await runLog(rig, 'h', 'claude-code-opus-attempt-2');
+      expect(log.runtime).toBe(docker('image', 'inspect', '--format', '{{.Id}}', agent));
+      expect(await rig.read('benchmarks/h/eval-attempts/claude-code-opus-attempt-2/invoked.txt')).toContain(
+        'argv: claude -p',
+      );
+      expect(mounted.stdout.match(/claude-code: runtime \/opt\/bench-pipeline from/g)).toHaveLength(1);
     } finally {
-      for (const image of [agent, tag]) spawnSync('docker', ['image', 'rm', '-f', image]);
+      for (const image of [agent, tag, bare]) spawnSync('docker', ['image', 'rm', '-f', image]);
     }
   });
 

@@ -14,8 +14,8 @@ import { loadBenchmark } from '../manifest.js';
 const PACKAGE_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 const HARNESS_IMAGE_FILES = [
-  'package.json',
   'images/Dockerfile',
+  'images/run-attempt.sh',
   'dist/images/*.js',
   'dist/tasks/harnesses/*.js',
 ];
