@@ -135,7 +135,12 @@ describe.skipIf(!engineUp)('docker mode, real engine', () => {
 
   it('runs each attempt in its own container that sees only /workspace, with the token in its env alone', async () => {
     const rig = await makeRig(dockerBenchmark('d', IMAGE));
-    await rig.write({ 'bench.config.mjs': dockerConfig({ WRITE_TOKEN: '1', SLEEP: '1' }) });
+    await rig.write({
+      'bench.config.mjs': dockerConfig(
+        { WRITE_TOKEN: '1', SLEEP: '1' },
+        "docker: { cpus: 1.5, memory: '256m' },",
+      ),
+    });
     const running = rig.spawnCli(['run', '--harness', 't', '--attempts', '2', '--model', 'm1']);
     // While the containers run: the token is on no command line, neither the host's nor theirs.
     await waitFor(() => ownContainers().length > 0, 30_000, 'a container');
@@ -146,6 +151,9 @@ describe.skipIf(!engineUp)('docker mode, real engine', () => {
       expect(inspect).toContain('--model');
       const mounts = JSON.parse(docker('inspect', '--format', '{{json .Mounts}}', id));
       expect(mounts.map((m: { Destination: string }) => m.Destination)).toEqual(['/workspace']);
+      expect(docker('inspect', '--format', '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}', id)).toBe(
+        `1500000000 ${256 * 2 ** 20}`,
+      );
       const labels = JSON.parse(docker('inspect', '--format', '{{json .Config.Labels}}', id));
       expect(labels['dev.bench-pipeline.benchmark']).toBe('d');
     }
