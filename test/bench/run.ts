@@ -2,11 +2,13 @@
  * Performance figures of bench-pipeline, each printed beside a baseline measured in the same run
  * on the same machine, with the ratio and the goal. Run by `npm run bench` (after a build). It only
  * prints: wall time depends on the machine, so nothing here is asserted. Exit code 1 means a figure
- * could not be measured at all (a command failed or hung), never that a goal was missed.
+ * could not be measured at all (a command failed or hung), never that a goal was missed. Without
+ * a Docker engine the docker figures are skipped, and say so.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -27,6 +29,11 @@ const FRESH_ATTEMPTS = 50;
 const SEED_FILES = 5_000;
 const SEED_DIRS = 50;
 const SEED_COPIES = 10;
+/** The docker suite's base image (test/docker/engine.sh makes it); the docker figures build on it. */
+const DOCKER_BASE = 'bench-pipeline-test/busybox:1';
+/** The docker figures' image, a repository of its own: other suites may be using the engine meanwhile. */
+const DOCKER_REPO = 'bench-pipeline-bench/exit-0';
+const DOCKER_ATTEMPTS = 10;
 
 const root = mkdtempSync(join(tmpdir(), 'bench-pipeline-bench-'));
 const project = join(root, 'project');
@@ -85,14 +92,14 @@ async function medianOf(once: () => Promise<number>): Promise<number> {
   return median(xs);
 }
 
-function writeBenchmark(slug: string, mode: 'greenfield' | 'brownfield'): string {
+function writeBenchmark(slug: string, mode: 'greenfield' | 'brownfield', image?: string): string {
   const dir = join(project, 'benchmarks', slug);
   mkdirSync(dir, { recursive: true });
   const visible = mode === 'brownfield' ? '[prompt.md, baseline]' : '[prompt.md]';
   writeFileSync(
     join(dir, 'runner.yaml'),
     `name: ${slug}\nstate_mode: ${mode}\nattempts_default: 3\nprompt_file: prompt.md\n` +
-      `model_visible_files: ${visible}\nallowed_harnesses: [t]\n`,
+      `model_visible_files: ${visible}\nallowed_harnesses: [t]\n${image ? `image: ${image}\n` : ''}`,
   );
   writeFileSync(join(dir, 'prompt.md'), `# ${slug}\n\nDo nothing.\n`);
   return dir;
@@ -237,6 +244,176 @@ async function seeding(): Promise<void> {
   rmSync(scratch, { recursive: true, force: true });
 }
 
+/** Thrown by a figure this machine cannot measure (no Docker engine): it is skipped, not failed. */
+class Skipped extends Error {}
+
+/** Images the docker figures made, removed when the bench ends. */
+const images: string[] = [];
+
+/** Skips the figure unless a Docker engine answers and has the base image. */
+async function requireEngine(): Promise<void> {
+  // The docker CLI may be missing altogether (spawn fails) or find no engine (exits non-zero).
+  const inspect = await timed(['docker', 'image', 'inspect', DOCKER_BASE], 15_000).catch(() => undefined);
+  if (inspect?.code !== 0)
+    throw new Skipped(`no Docker engine answers with ${DOCKER_BASE} (test/docker/engine.sh sets one up)`);
+}
+
+/**
+ * Builds `tag`: the busybox base with a run-attempt entrypoint that exits at once. The label makes
+ * each figure's image its own, so that removing one tag removes that image.
+ */
+async function buildExitImage(tag: string, figure: number): Promise<void> {
+  const context = join(root, `image-${figure}`);
+  mkdirSync(context);
+  writeFileSync(join(context, 'run-attempt'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  writeFileSync(
+    join(context, 'Dockerfile'),
+    `FROM ${DOCKER_BASE}\nCOPY run-attempt /usr/local/bin/run-attempt\nENTRYPOINT ["/usr/local/bin/run-attempt"]\n`,
+  );
+  const label = `bench-pipeline.bench-figure=${figure}`;
+  images.push(tag);
+  ok(await timed(['docker', 'build', '-q', '--label', label, '-t', tag, context]), 'docker build');
+}
+
+/** The number of `eval-attempts/` entries of a benchmark. */
+const attemptCount = (slug: string) =>
+  readdirSync(join(project, 'benchmarks', slug, 'eval-attempts')).filter((n) => !n.startsWith('.')).length;
+
+/**
+ * Figure 4: what a docker-mode attempt costs, of an entrypoint that exits at once, against
+ * `docker run --rm` of the same image, mount and args. Ours is the slope between a small and a
+ * large batch, so the CLI's cost per invocation (node, loading the Docker client, the engine ping,
+ * the plan) is not spread over the attempts; it is printed beside.
+ */
+async function dockerOverhead(): Promise<void> {
+  const image = `${DOCKER_REPO}:4`;
+  await requireEngine();
+  await buildExitImage(image, 4);
+  writeBenchmark('docker', 'greenfield', image);
+  const run = ['run', 'docker', '--harness', 't', '--concurrency', '1', '--clean'];
+  // Untimed: pins the image (later runs only check runner.lock.yaml) and wakes the engine.
+  ok(await cli([...run, '--attempts', '1']), 'warm-up run');
+  const workspace = join(root, 'workspace');
+  mkdirSync(workspace);
+  writeFileSync(join(workspace, 'prompt.md'), '# docker\n\nDo nothing.\n');
+  const plain = ['docker', 'run', '--rm', '-v', `${workspace}:/workspace`, image, '--harness', 't'];
+  const [small, large] = [DOCKER_ATTEMPTS / 2, DOCKER_ATTEMPTS * 1.5];
+  const pipeline: number[] = [];
+  const fixed: number[] = [];
+  const direct: number[] = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    // New attempts each time (--more), so that every one of them really runs.
+    const batch = async (n: number) => {
+      ok(await timed(['sync']), 'sync');
+      return ok(await cli([...run, '--more', `${n}`]), 'docker-mode batch').ms;
+    };
+    const [a, b] = [await batch(small), await batch(large)];
+    pipeline.push((b - a) / (large - small));
+    fixed.push(a - small * pipeline.at(-1)!);
+    let total = 0;
+    for (let i = 0; i < DOCKER_ATTEMPTS; i++) total += ok(await timed(plain), 'docker run --rm').ms;
+    direct.push(total / DOCKER_ATTEMPTS);
+  }
+  const made = attemptCount('docker');
+  if (made !== 1 + REPS * (small + large)) throw new Error(`the batches made ${made - 1} attempts`);
+  const each = pipeline.map((p, i) => `${msec(p)} vs ${msec(direct[i]!)}`);
+  console.log(`(per attempt in each rep: ${each.join('; ')}; the figures are their medians)`);
+  console.log(`(per invocation besides: ${msec(median(fixed))}, once for a whole batch)`);
+  const [ours, theirs] = [median(pipeline), median(direct)];
+  const base = `docker run --rm ${msec(theirs)}`;
+  const figure = `docker-mode attempt (${small}- vs ${large}-attempt batch)`;
+  report(figure, msec(ours), base, ours / theirs, '<= 1.15x', ours / theirs <= 1.15);
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on (as of now). */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+
+/** Polls `done` until it holds; past `ms`, that is an error naming `what` was waited for. */
+async function until(done: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!done()) {
+    if (performance.now() > end) throw new Error(`waited ${ms} ms for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A private registry on a free port, as in the docker suite; its access log counts the pulls. */
+async function startRegistry() {
+  const host = `127.0.0.1:${await freePort()}`;
+  const dir = join(root, 'registry');
+  const config = join(dir, 'config.yml');
+  mkdirSync(dir);
+  writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: ${host}\n`,
+  );
+  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  let missing = false;
+  child.once('error', () => {
+    missing = true;
+  });
+  const keep = (chunk: Buffer) => {
+    log += chunk.toString();
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  await until(() => missing || log.includes('listening on'), 'the registry to listen');
+  if (missing) throw new Skipped('docker-registry (the registry of the docker suite) is not on PATH');
+  return {
+    host,
+    /**
+     * Every request for a manifest of `repo` so far (`HEAD /v2/<repo>/manifests/<tag>`, ...): a pull
+     * makes one or two. A marker request goes first: once it is in the access log, so is every
+     * request before it.
+     */
+    async manifestRequests(repo: string): Promise<string[]> {
+      const marker = `/v2/?marker=${Math.random()}`;
+      await fetch(`http://${host}${marker}`);
+      await until(() => log.includes(marker), 'the registry access log');
+      const asked = new RegExp(`"((GET|HEAD) /v2/${repo}/manifests/\\S+)`, 'g');
+      return [...log.matchAll(asked)].map((m) => m[1]!);
+    },
+    async stop(): Promise<void> {
+      if (child.exitCode === null && child.signalCode === null)
+        await new Promise((resolve) => child.once('exit', resolve).kill());
+    },
+  };
+}
+
+/** Figure 5: a second batch of the same attempts on an image from a registry asks the registry nothing. */
+async function noSecondPull(): Promise<void> {
+  await requireEngine();
+  const registry = await startRegistry();
+  try {
+    const image = `${registry.host}/${DOCKER_REPO}:5`;
+    await buildExitImage(image, 5);
+    ok(await timed(['docker', 'push', '-q', image]), 'docker push');
+    ok(await timed(['docker', 'image', 'rm', image]), 'docker image rm');
+    writeBenchmark('pulled', 'greenfield', image);
+    const run = ['run', 'pulled', '--harness', 't', '--concurrency', '1', '--clean'];
+    const pushed = (await registry.manifestRequests(DOCKER_REPO)).length;
+    ok(await cli([...run, '--attempts', `${DOCKER_ATTEMPTS}`]), 'first batch');
+    const first = (await registry.manifestRequests(DOCKER_REPO)).slice(pushed);
+    if (!first.length) throw new Error('the first batch asked the registry nothing: it did not pull');
+    ok(await cli([...run, '--more', `${DOCKER_ATTEMPTS}`]), 'second batch');
+    const second = (await registry.manifestRequests(DOCKER_REPO)).length - pushed - first.length;
+    const made = attemptCount('pulled');
+    if (made !== 2 * DOCKER_ATTEMPTS) throw new Error(`the two batches made ${made} attempts`);
+    console.log(`(the first batch's requests, its pull: ${first.join(', ')})`);
+    const figure = `registry requests of a second batch of ${DOCKER_ATTEMPTS} attempts`;
+    report(figure, `${second}`, `first batch ${first.length}`, second / first.length, '0', second === 0);
+  } finally {
+    await registry.stop();
+  }
+}
+
 /** `npm run bench -- 3` measures figure 3 alone. */
 const only = process.argv.slice(2);
 
@@ -247,10 +424,12 @@ async function section(name: string, body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (error) {
-    process.exitCode = 1;
-    console.log(`could not measure: ${error instanceof Error ? error.message : String(error)}`);
+    const skipped = error instanceof Skipped;
+    if (!skipped) process.exitCode = 1;
+    const why = error instanceof Error ? error.message : String(error);
+    console.log(`${skipped ? 'skipped' : 'could not measure'}: ${why}`);
     const blank = { baseline: '-', ratio: '-', goal: '-' };
-    rows.push({ figure: name, value: 'error', ...blank, verdict: 'not measured' });
+    rows.push({ figure: name, value: skipped ? 'skipped' : 'error', ...blank, verdict: 'not measured' });
   }
 }
 
@@ -276,7 +455,13 @@ try {
     overheadPerAttempt(startup),
   );
   await section(`3. seeding a ${SEED_FILES}-file, 100 MB baseline into ${SEED_COPIES} workspaces`, seeding);
+  await section(
+    `4. docker mode overhead per attempt (${DOCKER_ATTEMPTS} attempts, concurrency 1)`,
+    dockerOverhead,
+  );
+  await section('5. registry requests of a repeated docker-mode batch', noSecondPull);
   printTable();
 } finally {
+  if (images.length) await timed(['docker', 'image', 'rm', '-f', ...images]);
   rmSync(root, { recursive: true, force: true });
 }
