@@ -129,6 +129,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that goes away (`| head`) must not crash a batch: what it no longer reads is dropped.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

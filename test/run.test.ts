@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { allFiles, benchmarkFiles, isRunning, makeRig, TOKEN } from './helpers/rig.js';
+import { allFiles, benchmarkFiles, CLI, isRunning, makeRig, TOKEN } from './helpers/rig.js';
 
 const attempts = async (rig: Awaited<ReturnType<typeof makeRig>>, slug = 'b') =>
   (await rig.ls(`benchmarks/${slug}/eval-attempts`)).filter((n) => !n.startsWith('.'));
@@ -198,6 +199,19 @@ describe('run, lite mode', () => {
     const r = await rig.cli(['run', '--harness', 'quick', '--attempts', '20', '--concurrency', '4']);
     expect(r.code, r.stderr).toBe(0);
     expect(await attempts(rig)).toHaveLength(20);
+  });
+
+  it('a reader that goes away (| head) does not stop the batch', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const child = spawn(process.execPath, [CLI, 'run', '--harness', 't', '--attempts', '3'], {
+      cwd: rig.dir,
+      env: { ...process.env, TEST_TOKEN: TOKEN, COUNT_FILE: rig.countFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect(code).toBe(0);
+    expect(await rig.ls('benchmarks/b/eval-attempts')).toHaveLength(3);
   });
 
   it('--clean removes the temp workspace after collecting', async () => {
