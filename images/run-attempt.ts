@@ -12,10 +12,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_WRAPPER_PROMPT, PROMPT_ENV } from '../tasks/harnesses/adapter.js';
 import { BUILT_IN_HARNESSES, harnessAdapter } from '../tasks/harnesses/registry.js';
+import { LINGER_MS, lineFeeder } from '../tasks/harnesses/transcript.js';
 
 const WORKSPACE = process.env.BENCH_PIPELINE_WORKSPACE ?? '/workspace';
 
@@ -46,27 +47,22 @@ if (!existsSync(join(WORKSPACE, 'prompt.md'))) fail(3, `${WORKSPACE}/prompt.md i
 
 // A fresh home per attempt (the container is per attempt too): no CLI state from anywhere else.
 const home = mkdtempSync('/tmp/run-attempt-home-');
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  HOME: home,
-  XDG_CONFIG_HOME: join(home, '.config'),
-  XDG_DATA_HOME: join(home, '.local/share'),
-  XDG_STATE_HOME: join(home, '.local/state'),
-  XDG_CACHE_HOME: join(home, '.cache'),
-  CODEX_HOME: join(home, '.codex'),
-};
+const setup = adapter.setup?.({ home, model, root: process.getuid?.() === 0 }) ?? { env: {}, files: {} };
+for (const [path, content] of Object.entries(setup.files)) {
+  mkdirSync(dirname(join(home, path)), { recursive: true });
+  writeFileSync(join(home, path), content);
+}
+mkdirSync(join(home, 'tmp'), { recursive: true });
+const env: NodeJS.ProcessEnv = { ...process.env, ...setup.env };
 delete env[PROMPT_ENV];
 const token = adapter.tokenEnv ? process.env[adapter.tokenEnv] : undefined;
 if (adapter.tokenEnv && !token)
   process.stderr.write(`run-attempt: warning: ${adapter.tokenEnv} is not set\n`);
-if (name === 'claude-code' && process.getuid?.() === 0) {
-  // Claude Code refuses --dangerously-skip-permissions as root outside a declared sandbox.
-  env.IS_SANDBOX = '1';
-}
 // codex exec takes an API key from CODEX_API_KEY; OPENAI_API_KEY alone serves custom providers.
 if (name === 'codex' && token) env.CODEX_API_KEY ??= token;
 if (name === 'opencode' && token) {
-  const dir = join(env.XDG_DATA_HOME!, 'opencode');
+  // In this container's own home, gone with it: never on the host.
+  const dir = join(home, '.local/share/opencode');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'auth.json'), JSON.stringify({ openrouter: { type: 'api', key: token } }), {
     mode: 0o600,
@@ -77,14 +73,28 @@ const prompt = process.env[PROMPT_ENV] || DEFAULT_WRAPPER_PROMPT;
 const [program, ...args] = adapter.argv({ model, prompt, args: [] }) as [string, ...string[]];
 const child = spawn(program, args, {
   cwd: WORKSPACE,
-  env: { ...env, ...adapter.env({ model, prompt, args: [] }) },
-  stdio: ['ignore', 'inherit', 'inherit'],
+  env: { ...env, ...adapter.env({ model, prompt, args: [] }), PWD: WORKSPACE },
+  stdio: ['ignore', 'pipe', 'inherit'],
 });
 // docker stop / kill reach this process (pid 1); pass them on so the CLI can end cleanly.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => child.kill(signal));
+// The event stream goes out as it comes; a CLI that lingers after its final event is ended.
+const reader = adapter.transcript?.();
+const feed = reader && lineFeeder(reader);
+let ended = false;
+child.stdout.on('data', (chunk: Buffer) => {
+  process.stdout.write(chunk);
+  feed?.(chunk);
+  if (reader?.final && !ended) {
+    ended = true;
+    setTimeout(() => child.kill('SIGTERM'), LINGER_MS).unref();
+  }
+});
 child.once('error', (error) =>
   fail((error as NodeJS.ErrnoException).code === 'ENOENT' ? 127 : 1, `${program}: ${error.message}`),
 );
 child.once('exit', (code, signal) => {
+  // Ended after its final event: the CLI's own verdict decides.
+  if (ended && signal) process.exit(reader?.summary().status === 'success' ? 0 : 1);
   process.exit(code ?? 128 + (signal ? constants.signals[signal] : 0));
 });

@@ -272,7 +272,10 @@ export class AttemptChain {
     await this.bp.records.note(ref.name, log);
     await releaseMarker(this.bp.paths, ref.name);
     this.#marker = undefined;
-    if (this.rc.clean) await rm(run.workspace, { recursive: true, force: true });
+    if (this.rc.clean) {
+      for (const dir of [run.workspace, `${run.workspace}.home`])
+        await rm(dir, { recursive: true, force: true });
+    }
     await this.#journal({
       event: 'end',
       attempt: ref.name,
@@ -345,6 +348,7 @@ export class AttemptChain {
       visibleInputs: bench.manifest.model_visible_files,
       isolationDeviations: isolationDeviations(this.bp.mode),
       logLimitations: limitations,
+      summary: run.summary,
       key: this.#key!.key,
       preimage: this.#key!.preimage,
     };

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TranscriptSummary } from '../tasks/harnesses/transcript.js';
 import { readRunLog } from './attempts.js';
 import { errnoCode } from './errors.js';
 import type { Outcome } from './events.js';
@@ -19,6 +20,7 @@ export interface AttemptRecord {
   /** The --model value, or undefined for the vendor default. */
   model: string | undefined;
   variant: string | undefined;
+  summary: TranscriptSummary | null;
 }
 
 /** The identity of a run-log.json when its record was taken; any change means "read it again". */
@@ -39,6 +41,7 @@ export function recordOf(log: RunLog): AttemptRecord {
     harness: log.harness.name,
     model: log.model.source === 'vendor-default' ? undefined : log.model.value,
     variant: log.variant ?? undefined,
+    summary: log.summary ?? null,
   };
 }
 

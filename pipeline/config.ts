@@ -28,6 +28,11 @@ export const harnessConfigSchema = z.strictObject({
   versionCommand: z.array(z.string().min(1)).min(1).optional(),
   /** Extra arguments, placed before the wrapper prompt. */
   args: z.array(z.string()).optional(),
+  /**
+   * A gateway or proxy for the model API, in the form the CLI takes it: claude-code the origin
+   * (ANTHROPIC_BASE_URL), codex and opencode the API root (`https://host/v1`).
+   */
+  baseUrl: z.string().url().optional(),
   /** Replaces the default wrapper prompt for this harness. */
   wrapperPrompt: z.string().min(1).optional(),
   /**

@@ -1,3 +1,4 @@
+import type { TranscriptSummary } from '../tasks/harnesses/transcript.js';
 import type { Outcome } from './events.js';
 import type { Preimage } from './keys.js';
 
@@ -42,6 +43,8 @@ export interface RunLog {
   visibleInputs: string[];
   isolationDeviations: string[];
   logLimitations: string[];
+  /** From the CLI's transcript (transcript.jsonl): turns, tool calls, tokens, cost, final status. */
+  summary: TranscriptSummary | null;
   /** The attempt key and its preimage: compare with today's to see why an attempt is stale. */
   key: string;
   preimage: Preimage;
@@ -75,7 +78,7 @@ ${[
   row('image', log.image),
   row('image_digest', log.imageDigest),
   row('engine', log.engine),
-  row('harness runtime', log.runtime),
+  row('harness_runtime', log.runtime),
   row('host_runtimes', runtimes),
   row('harness_cli_version', log.harness.cliVersion),
   row('attempt', log.attempt),
@@ -89,6 +92,12 @@ ${[
   row('signal', log.signal),
   row('timed_out', log.timedOut),
   row('timeout_ms', log.timeoutMs),
+  row('turns', log.summary?.turns ?? null),
+  row('tool_calls', log.summary?.toolCalls ?? null),
+  row('input_tokens', log.summary?.inputTokens ?? null),
+  row('output_tokens', log.summary?.outputTokens ?? null),
+  row('cost_usd', log.summary?.costUsd ?? null),
+  row('final_status', log.summary?.status ?? null),
   row('attempt_key', log.key),
 ].join('\n')}
 

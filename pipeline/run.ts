@@ -292,11 +292,14 @@ async function preflightEnvironment(plan: Plan): Promise<void> {
 
 /**
  * The harness environment. Lite: the host's, minus every known token variable (a harness sees
- * only its own). Docker: nothing of the host's. Then the harness's configured env, the variant's
+ * only its own). Docker: nothing of the host's but base-URL overrides. Then the harness's configured env, the variant's
  * env and its own token.
  */
 function harnessEnv(line: AttemptLine, tokenNames: string[], mode: 'lite' | 'docker'): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = mode === 'lite' ? { ...process.env } : {};
+  // Docker: of the host's environment only the harness's base-URL overrides (gateways, proxies).
+  if (mode === 'docker')
+    for (const name of line.adapter.passEnv) if (process.env[name]) env[name] = process.env[name];
   for (const n of tokenNames) delete env[n];
   delete env[MODEL_ENV];
   Object.assign(env, line.adapter.env({ model: line.model, prompt: '', args: [] }), line.variant?.config.env);

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import type { VariantConfig } from '../pipeline/config.js';
@@ -22,6 +22,12 @@ import { sha256 } from '../pipeline/keys.js';
 import { processStart } from '../pipeline/markers.js';
 import { CancelledError, type TaskContext, type TaskDefinition, throwIfAborted } from '../pipeline/task.js';
 import { type HarnessAdapter, PROMPT_ENV } from './harnesses/adapter.js';
+import {
+  LINGER_MS,
+  lineFeeder,
+  type TranscriptReader,
+  type TranscriptSummary,
+} from './harnesses/transcript.js';
 import { materializeWorkspace, type SeedOutput } from './seed-workspace.js';
 
 /** After SIGTERM, how long a harness gets to exit before its process group is killed. */
@@ -93,6 +99,8 @@ export interface HarnessRun {
   argv: string[];
   stderrTail: string;
   logLimitations: string[];
+  /** What the CLI's transcript says the attempt did; null for harnesses without one. */
+  summary: TranscriptSummary | null;
 }
 
 /** Environment values are hashed in the preimage: they may be credentials, and preimages are stored. */
@@ -100,6 +108,8 @@ const hashedEnv = (env: Record<string, string> | undefined) =>
   Object.fromEntries(Object.entries(env ?? {}).map(([k, v]) => [k, `sha256:${sha256(v).slice(0, 16)}`]));
 
 export const AGENT_LOG = 'agent-run.log';
+/** The CLI's JSON event stream (its stdout), beside agent-run.log. */
+export const TRANSCRIPT = 'transcript.jsonl';
 
 /**
  * Runs one harness one-shot in a fresh copy of the seed: cwd = the workspace, stdin closed, its
@@ -141,25 +151,43 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
     const log = createWriteStream(join(input.staging, AGENT_LOG), { flags: 'wx' });
     await new Promise((resolve, reject) => log.once('open', resolve).once('error', reject));
 
-    // Both streams go through their own redactor into the one log, as they arrive.
+    // Both streams go through their own redactor into the one log, as they arrive; stdout, the
+    // CLI's event stream, also into the transcript, read as it comes to see its final event.
+    const reader = adapter.transcript?.();
+    const transcript = reader && createWriteStream(join(input.staging, TRANSCRIPT), { flags: 'wx' });
+    const finished = new AbortController();
     let stderrTail = '';
-    const redacted = (tail: boolean) => {
-      const stream = ctx.redactor.stream();
-      stream.pipe(log, { end: false });
-      if (tail)
-        stream.on('data', (chunk: Buffer) => {
+    const redacted = (stream: 'stdout' | 'stderr') => {
+      const out = ctx.redactor.stream();
+      out.pipe(log, { end: false });
+      if (stream === 'stderr')
+        out.on('data', (chunk: Buffer) => {
           stderrTail = (stderrTail + chunk.toString()).slice(-STDERR_TAIL);
         });
-      return stream;
+      if (stream === 'stdout' && reader && transcript) {
+        out.pipe(transcript);
+        out.pipe(eventLines(reader)).once('final', () => {
+          setTimeout(() => finished.abort(), LINGER_MS).unref();
+        });
+      }
+      return out;
     };
     const started = Date.now();
     let ran: Ran;
     try {
       ran = input.container
-        ? await runInContainer(input, input.container, workspace, redacted(false), redacted(true), ctx)
-        : await runOnHost(input, workspace, redacted(false), redacted(true), ctx);
+        ? await runInContainer(
+            input,
+            input.container,
+            workspace,
+            redacted('stdout'),
+            redacted('stderr'),
+            ctx,
+            finished.signal,
+          )
+        : await runOnHost(input, workspace, redacted('stdout'), redacted('stderr'), ctx, finished.signal);
     } finally {
-      await new Promise<void>((resolve) => log.end(resolve));
+      await Promise.all([log, transcript].map((s) => s && new Promise<void>((resolve) => s.end(resolve))));
     }
     if (ctx.signal.aborted) throw new CancelledError();
 
@@ -169,7 +197,16 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
       logLimitations.push(
         `the harness was killed at the timeout (${input.timeoutMs} ms); the log ends there`,
       );
-    const outcome: Outcome = ran.timedOut ? 'timed-out' : ran.exitCode === 0 ? 'succeeded' : 'failed';
+    const summary = reader?.summary() ?? null;
+    // Ended after its final event: the attempt is what that event says, not how the CLI was stopped.
+    const lingered = finished.signal.aborted && !ran.timedOut;
+    if (lingered)
+      logLimitations.push(`the CLI kept running ${LINGER_MS} ms after its final event and was ended`);
+    const outcome: Outcome = ran.timedOut
+      ? 'timed-out'
+      : ran.exitCode === 0 || (lingered && summary?.status === 'success')
+        ? 'succeeded'
+        : 'failed';
     return {
       outcome,
       exitCode: ran.exitCode,
@@ -182,6 +219,7 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
       argv: ran.argv.map((a) => ctx.redactor.redact(a)),
       stderrTail: ctx.redactor.redact(stderrTail),
       logLimitations,
+      summary,
     };
   },
 };
@@ -216,6 +254,37 @@ function deadline(timeoutMs: number, signal: AbortSignal, stop: () => void) {
   };
 }
 
+/**
+ * lite: the CLI's own configuration and state directory for this attempt, beside its workspace
+ * (never inside it: it is not the agent's work). Returns the environment that points the CLI there.
+ */
+async function attemptHome(adapter: HarnessAdapter, home: string, model: string | undefined) {
+  if (!adapter.setup) return {};
+  const { env, files } = adapter.setup({ home, model, root: process.getuid?.() === 0 });
+  await mkdir(join(home, 'tmp'), { recursive: true });
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(home, path)), { recursive: true });
+    await writeFile(join(home, path), content, { flag: 'wx' });
+  }
+  return env;
+}
+
+/** Parses a CLI's event stream into `reader`; emits 'final' once its final event has passed. */
+function eventLines(reader: TranscriptReader): Writable {
+  const feed = lineFeeder(reader);
+  let told = false;
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      feed(chunk);
+      if (reader.final && !told) {
+        told = true;
+        this.emit('final');
+      }
+      done();
+    },
+  });
+}
+
 /** Waits for streams to end, but not forever: a process that escaped could hold them open. */
 async function drain(streams: Promise<unknown>, limitations: string[], cut: () => void): Promise<void> {
   const drained = await Promise.race([streams.then(() => true), sleep(2_000).then(() => false)]);
@@ -234,6 +303,7 @@ async function runOnHost(
   stdout: NodeJS.WritableStream,
   stderr: NodeJS.WritableStream,
   ctx: TaskContext,
+  finished: AbortSignal,
 ): Promise<Ran> {
   const { adapter } = input;
   const args = [...(adapter.config.args ?? []), ...(input.variant?.config.args ?? [])];
@@ -241,7 +311,8 @@ async function runOnHost(
   const [program, ...rest] = argv as [string, ...string[]];
   const child = spawn(program, rest, {
     cwd: workspace,
-    env: input.env,
+    // PWD too: a CLI that trusts it over its real cwd would work in the invoking directory.
+    env: { ...input.env, ...(await attemptHome(adapter, `${workspace}.home`, input.model)), PWD: workspace },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -273,7 +344,7 @@ async function runOnHost(
     killGroup('SIGTERM');
     escalation ??= setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
   };
-  const limit = deadline(input.timeoutMs, ctx.signal, stop);
+  const limit = deadline(input.timeoutMs, AbortSignal.any([ctx.signal, finished]), stop);
   const copy = (from: NodeJS.ReadableStream, to: NodeJS.WritableStream) =>
     new Promise<void>((resolve, reject) => {
       from.pipe(to).once('end', resolve).once('error', reject);
@@ -306,6 +377,7 @@ async function runInContainer(
   stdout: NodeJS.WritableStream,
   stderr: NodeJS.WritableStream,
   ctx: TaskContext,
+  finished: AbortSignal,
 ): Promise<Ran> {
   const { attempt, model } = input;
   const cmd = ['--harness', input.adapter.name, ...(model ? ['--model', model] : [])];
@@ -341,7 +413,7 @@ async function runInContainer(
     });
     await container.start();
     await input.onSpawn({ containerId: container.id }, workspace);
-    const limit = deadline(input.timeoutMs, ctx.signal, () => {
+    const limit = deadline(input.timeoutMs, AbortSignal.any([ctx.signal, finished]), () => {
       container.kill().catch(() => {});
     });
     // Asked after start: 'not-running' answers at once, with the exit code, if it already ended.

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
+import type { TranscriptSummary } from '../../tasks/harnesses/transcript.js';
 import { type AttemptRecord, AttemptRecords } from '../attempt-records.js';
 import { attemptName, completeAttempts } from '../attempts.js';
 import { listBenchmarks } from '../benchmarks.js';
@@ -19,7 +20,7 @@ interface ModelStatus {
   failed: number;
   timedOut: number;
   stale: number;
-  attempts: { n: number; outcome: string; stale: boolean; why: string }[];
+  attempts: { n: number; outcome: string; stale: boolean; why: string; summary: TranscriptSummary | null }[];
 }
 
 interface BenchmarkStatus {
@@ -94,7 +95,13 @@ async function benchmarkStatus(
       else if (outcome === 'failed') m.failed++;
       else if (outcome === 'timed-out') m.timedOut++;
       if (state.state === 'stale') m.stale++;
-      m.attempts.push({ n, outcome, stale: state.state === 'stale', why: state.why });
+      m.attempts.push({
+        n,
+        outcome,
+        stale: state.state === 'stale',
+        why: state.why,
+        summary: log?.summary ?? null,
+      });
     }
     models.push(m);
   }
@@ -115,6 +122,17 @@ async function benchmarkStatus(
     .slice(-5)
     .map((l) => JSON.parse(l) as { at: string; attempt: string; failure: unknown });
   return { benchmark: slug, models, running, recentErrors, ...(keysUnavailable && { keysUnavailable }) };
+}
+
+/** `success: 2 turns, 1 tool call, 2000 in / 100 out tokens, $0.0075` */
+export function summaryLine(s: TranscriptSummary): string {
+  const parts = [
+    s.turns === null ? undefined : `${s.turns} turn${s.turns === 1 ? '' : 's'}`,
+    `${s.toolCalls} tool call${s.toolCalls === 1 ? '' : 's'}`,
+    s.inputTokens === null ? undefined : `${s.inputTokens} in / ${s.outputTokens ?? '?'} out tokens`,
+    s.costUsd === null ? undefined : `$${s.costUsd.toFixed(4)}`,
+  ];
+  return `${s.status}: ${parts.filter(Boolean).join(', ')}`;
 }
 
 export async function statusCommand({ values, positionals }: ParsedArgs<'status'>): Promise<number> {
@@ -143,7 +161,10 @@ export async function statusCommand({ values, positionals }: ParsedArgs<'status'
       out.push(
         `  ${m.modelId}: ${m.complete} complete (${m.succeeded} succeeded, ${m.failed} failed, ${m.timedOut} timed out${stale})`,
       );
-      for (const a of m.attempts.filter((x) => x.stale)) out.push(`    attempt ${a.n} stale: ${a.why}`);
+      for (const a of m.attempts) {
+        if (a.summary) out.push(`    attempt ${a.n}: ${summaryLine(a.summary)}`);
+        if (a.stale) out.push(`    attempt ${a.n} stale: ${a.why}`);
+      }
     }
     for (const r of s.running) {
       out.push(

@@ -1,4 +1,5 @@
 import type { HarnessConfig } from '../../pipeline/config.js';
+import type { TranscriptReader } from './transcript.js';
 
 /** What a harness needs to build one invocation. */
 export interface InvocationInput {
@@ -30,6 +31,35 @@ export interface HarnessAdapter {
   versionCommand: string[] | undefined;
   /** Options from config that change what the harness does, for the attempt key. */
   config: HarnessConfig;
+  /**
+   * The CLI's configuration and state for one attempt, all under `home` (a directory of that
+   * attempt's own): files to write there, relative to it, and the environment that points the
+   * CLI at them. Never a token: that stays in the environment.
+   */
+  setup?(input: SetupInput): { env: Record<string, string>; files: Record<string, string> };
+  /** Reads the CLI's JSON event stream (stdout); custom harnesses have none. */
+  transcript?(): TranscriptReader;
+  /** Host variables handed to the container too when set (base-URL overrides for gateways). */
+  passEnv: string[];
+}
+
+export interface SetupInput {
+  home: string;
+  model: string | undefined;
+  /** Running as root (claude then needs IS_SANDBOX=1 to bypass permissions). */
+  root: boolean;
+}
+
+/** HOME, XDG and TMPDIR inside `home`: a CLI finds no configuration, state or cache of anyone else's. */
+export function homeEnv(home: string): Record<string, string> {
+  return {
+    HOME: home,
+    XDG_CONFIG_HOME: `${home}/.config`,
+    XDG_DATA_HOME: `${home}/.local/share`,
+    XDG_STATE_HOME: `${home}/.local/state`,
+    XDG_CACHE_HOME: `${home}/.cache`,
+    TMPDIR: `${home}/tmp`,
+  };
 }
 
 /** The environment variable through which a custom harness learns its resolved model. */

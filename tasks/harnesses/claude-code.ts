@@ -1,5 +1,6 @@
 import type { HarnessConfig } from '../../pipeline/config.js';
-import type { HarnessAdapter } from './adapter.js';
+import { type HarnessAdapter, homeEnv } from './adapter.js';
+import { claudeTranscript } from './transcript.js';
 
 /** Claude Code in print mode: one shot, permissions bypassed, the event stream on stdout. */
 export function claudeCode(config: HarnessConfig): HarnessAdapter {
@@ -23,5 +24,21 @@ export function claudeCode(config: HarnessConfig): HarnessAdapter {
     env: () => ({ ...config.env }),
     versionCommand: config.versionCommand ?? ['claude', '--version'],
     config,
+    setup: ({ home, root }) => ({
+      env: {
+        ...homeEnv(home),
+        CLAUDE_CONFIG_DIR: `${home}/.claude`,
+        DISABLE_AUTOUPDATER: '1',
+        DISABLE_TELEMETRY: '1',
+        DISABLE_ERROR_REPORTING: '1',
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        // Claude Code refuses to bypass permissions as root outside a declared sandbox.
+        ...(root ? { IS_SANDBOX: '1' } : {}),
+        ...(config.baseUrl ? { ANTHROPIC_BASE_URL: config.baseUrl } : {}),
+      },
+      files: {},
+    }),
+    transcript: claudeTranscript,
+    passEnv: ['ANTHROPIC_BASE_URL'],
   };
 }

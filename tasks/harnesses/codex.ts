@@ -1,13 +1,15 @@
 import type { HarnessConfig } from '../../pipeline/config.js';
-import type { HarnessAdapter } from './adapter.js';
+import { type HarnessAdapter, homeEnv } from './adapter.js';
+import { codexTranscript } from './transcript.js';
 
 /** Codex `exec`: non-interactive, approvals and sandbox bypassed (the workspace is the fence). */
 export function codex(config: HarnessConfig): HarnessAdapter {
+  const tokenEnv = config.tokenEnv ?? 'OPENAI_API_KEY';
   return {
     name: 'codex',
     displayName: 'Codex',
     builtIn: true,
-    tokenEnv: config.tokenEnv ?? 'OPENAI_API_KEY',
+    tokenEnv,
     requiresModel: false,
     argv: ({ model, prompt, args }) => [
       'codex',
@@ -22,5 +24,18 @@ export function codex(config: HarnessConfig): HarnessAdapter {
     env: () => ({ ...config.env }),
     versionCommand: config.versionCommand ?? ['codex', '--version'],
     config,
+    setup: ({ home }): { env: Record<string, string>; files: Record<string, string> } => ({
+      env: { ...homeEnv(home), CODEX_HOME: `${home}/.codex` },
+      // A gateway is a provider of its own, spoken to with the Responses API.
+      files: config.baseUrl
+        ? {
+            '.codex/config.toml':
+              `model_provider = "bench"\n\n[model_providers.bench]\nname = "bench-pipeline"\n` +
+              `base_url = ${JSON.stringify(config.baseUrl)}\nwire_api = "responses"\nenv_key = ${JSON.stringify(tokenEnv)}\n`,
+          }
+        : {},
+    }),
+    transcript: codexTranscript,
+    passEnv: ['OPENAI_BASE_URL'],
   };
 }

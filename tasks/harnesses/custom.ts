@@ -16,5 +16,6 @@ export function customHarness(name: string, config: HarnessConfig & { command: s
     env: ({ model }) => ({ ...config.env, ...(model ? { [MODEL_ENV]: model } : {}) }),
     versionCommand: config.versionCommand,
     config,
+    passEnv: [],
   };
 }
