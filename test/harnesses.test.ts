@@ -1,0 +1,124 @@
+/**
+ * The built-in adapters against the real claude, codex and opencode CLIs (installed by
+ * test/harnesses/install-clis.sh, outside the project's install), talking to a fake model API on
+ * 127.0.0.1 that scripts one tool call (write hello.txt) and a final message echoing the key.
+ * Without the CLIs the suite is skipped, except under CI=true, where it must run.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HELLO_FILE, helloContent, type ModelServer, startModelServer } from './fakes/model-server.js';
+import { allFiles, benchmarkFiles, makeRig, type Rig, TOKEN } from './helpers/rig.js';
+
+const CLIS = join(
+  process.env.BENCH_PIPELINE_TEST_CLIS ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'bench-pipeline/test-clis'),
+  'node_modules/.bin',
+);
+const installed = ['claude', 'codex', 'opencode'].every((c) => existsSync(join(CLIS, c)));
+if (!installed && process.env.CI === 'true') {
+  throw new Error(`CI=true but the agent CLIs are not in ${CLIS}: run test/harnesses/install-clis.sh first`);
+}
+
+/** Each CLI, the model it is asked for, its attempt directory prefix and how it reaches the fake API. */
+const HARNESSES = [
+  { harness: 'claude-code', model: 'claude-sonnet-4-5', id: 'claude-code-claude-sonnet-4-5', v1: false },
+  { harness: 'codex', model: 'gpt-5.5', id: 'codex-gpt-5.5', v1: true },
+  { harness: 'opencode', model: 'fake/fake-model', id: 'opencode-fake-fake-model', v1: true },
+] as const;
+
+const KEYS = { ANTHROPIC_API_KEY: TOKEN, OPENAI_API_KEY: TOKEN, OPENROUTER_API_KEY: TOKEN };
+
+/** bench.config.mjs pointing each built-in harness at the fake API through its baseUrl. */
+const config = (url: string) => `export default {
+  harnesses: {
+${HARNESSES.map((h) => `    '${h.harness}': { baseUrl: '${url}${h.v1 ? '/v1' : ''}' },`).join('\n')}
+  },
+};
+`;
+
+const benchmark = () => benchmarkFiles('b', { allowed_harnesses: '[claude-code, codex, opencode]' });
+
+const runLog = async (rig: Rig, dir: string) =>
+  JSON.parse(await rig.read(`benchmarks/b/eval-attempts/${dir}/run-log.json`));
+
+describe.skipIf(!installed)('real agent CLIs against a fake model API', () => {
+  let server: ModelServer;
+  let hanging: ModelServer;
+  const env = { ...KEYS, PATH: `${CLIS}:${process.env.PATH}` };
+
+  beforeAll(async () => {
+    [server, hanging] = await Promise.all([startModelServer(), startModelServer({ hang: true })]);
+  });
+  afterAll(async () => {
+    await Promise.all([server?.close(), hanging?.close()]);
+  });
+
+  for (const h of HARNESSES) {
+    it(`${h.harness}: two attempts run the tool call, keep the transcript and summary, share no state, leak no key`, async () => {
+      const rig = await makeRig({ ...benchmark(), 'bench.config.mjs': config(server.url) });
+      const r = await rig.cli(['run', '--harness', h.harness, '--model', h.model, '--attempts', '2'], env);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+
+      const homes = new Set<string>();
+      for (const n of [1, 2]) {
+        const dir = `${h.id}-attempt-${n}`;
+        expect(await rig.read(`benchmarks/b/eval-attempts/${dir}/${HELLO_FILE}`)).toBe(
+          helloContent(h.harness),
+        );
+        const log = await runLog(rig, dir);
+        expect(log.outcome).toBe('succeeded');
+        expect(log.harness.cliVersion).toMatch(/\d+\.\d+\.\d+/);
+        expect(log.summary).toMatchObject({ status: 'success', inputTokens: 2000, outputTokens: 100 });
+        expect(log.summary.toolCalls).toBeGreaterThanOrEqual(1);
+        expect(log.summary.turns).toBeGreaterThanOrEqual(1);
+        // codex reports no cost; opencode reports 0 for a model without prices.
+        if (h.harness === 'claude-code') expect(log.summary.costUsd).toBeGreaterThan(0);
+        if (h.harness === 'opencode') expect(log.summary.costUsd).toBe(0);
+        const transcript = await rig.read(`benchmarks/b/eval-attempts/${dir}/transcript.jsonl`);
+        expect(
+          transcript
+            .split('\n')
+            .filter(Boolean)
+            .every((l) => l.startsWith('{')),
+        ).toBe(true);
+        // The CLI's configuration and state: its own directory beside the workspace.
+        const home = `${log.workspace.path}.home`;
+        expect(readdirSync(home).length).toBeGreaterThan(0);
+        homes.add(home);
+      }
+      expect(homes.size).toBe(2);
+      // Only in the workspace: not where the CLI was invoked from (a CLI may trust PWD over its cwd).
+      for (const dir of [rig.dir, process.cwd()]) expect(existsSync(join(dir, HELLO_FILE))).toBe(false);
+
+      // The fake API echoed the key into the final message: masked wherever the tool wrote.
+      expect(server.requests.some((q) => q.apiKey === TOKEN)).toBe(true);
+      const files = await allFiles(join(rig.dir, 'benchmarks'));
+      expect(files.filter((f) => f.content.includes(TOKEN)).map((f) => f.path)).toEqual([]);
+      expect(await rig.read(`benchmarks/b/eval-attempts/${h.id}-attempt-1/agent-run.log`)).toContain(
+        'Called with key ***',
+      );
+
+      const status = await rig.cli(['status'], env);
+      expect(status.stdout).toMatch(/attempt 1: success: .*1 tool call.*2000 in \/ 100 out tokens/);
+    });
+  }
+
+  it('a CLI that hangs is killed at the timeout, with everything it started', async () => {
+    const rig = await makeRig({ ...benchmark(), 'bench.config.mjs': config(hanging.url) });
+    const r = await rig.cli(
+      ['run', '--harness', 'codex', '--model', 'gpt-5.5', '--attempts', '1', '--timeout', '4s'],
+      env,
+    );
+    expect(r.code).toBe(1);
+    const log = await runLog(rig, 'codex-gpt-5.5-attempt-1');
+    expect(log).toMatchObject({ outcome: 'timed-out', timedOut: true });
+    // codex's launcher starts a native binary; the whole process group went with it.
+    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(log.workspace.path));
+    expect(left).toEqual([]);
+  });
+});
