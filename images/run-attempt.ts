@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_WRAPPER_PROMPT, PROMPT_ENV } from '../tasks/harnesses/adapter.js';
+import { DEFAULT_WRAPPER_PROMPT, OPTIONS_ENV, PROMPT_ENV } from '../tasks/harnesses/adapter.js';
 import { BUILT_IN_HARNESSES, harnessAdapter } from '../tasks/harnesses/registry.js';
 import { LINGER_MS, lineFeeder } from '../tasks/harnesses/transcript.js';
 
@@ -35,7 +35,14 @@ try {
   fail(2, (error as Error).message);
 }
 const name = values.harness ?? fail(2, `--harness is required: one of ${BUILT_IN_HARNESSES.join(', ')}`);
-const adapter = harnessAdapter(name, {});
+// The options of bench.config.ts that shape the invocation: a gateway, the token variable, args.
+let options: { baseUrl?: string; tokenEnv?: string; args?: string[] } = {};
+try {
+  options = JSON.parse(process.env[OPTIONS_ENV] || '{}');
+} catch {
+  fail(2, `${OPTIONS_ENV} is not JSON`);
+}
+const adapter = harnessAdapter(name, { [name]: { baseUrl: options.baseUrl, tokenEnv: options.tokenEnv } });
 if (!adapter?.builtIn) {
   fail(2, `unknown harness "${name}": this image runs ${BUILT_IN_HARNESSES.join(', ')}`);
 }
@@ -55,6 +62,7 @@ for (const [path, content] of Object.entries(setup.files)) {
 mkdirSync(join(home, 'tmp'), { recursive: true });
 const env: NodeJS.ProcessEnv = { ...process.env, ...setup.env };
 delete env[PROMPT_ENV];
+delete env[OPTIONS_ENV];
 const token = adapter.tokenEnv ? process.env[adapter.tokenEnv] : undefined;
 if (adapter.tokenEnv && !token)
   process.stderr.write(`run-attempt: warning: ${adapter.tokenEnv} is not set\n`);
@@ -70,7 +78,7 @@ if (name === 'opencode' && token) {
 }
 
 const prompt = process.env[PROMPT_ENV] || DEFAULT_WRAPPER_PROMPT;
-const [program, ...args] = adapter.argv({ model, prompt, args: [] }) as [string, ...string[]];
+const [program, ...args] = adapter.argv({ model, prompt, args: options.args ?? [] }) as [string, ...string[]];
 const child = spawn(program, args, {
   cwd: WORKSPACE,
   env: { ...env, ...adapter.env({ model, prompt, args: [] }), PWD: WORKSPACE },

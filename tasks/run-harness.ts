@@ -21,7 +21,7 @@ import type { AttemptRef, Outcome } from '../pipeline/events.js';
 import { sha256 } from '../pipeline/keys.js';
 import { processStart } from '../pipeline/markers.js';
 import { CancelledError, type TaskContext, type TaskDefinition, throwIfAborted } from '../pipeline/task.js';
-import { type HarnessAdapter, PROMPT_ENV } from './harnesses/adapter.js';
+import { type HarnessAdapter, OPTIONS_ENV, PROMPT_ENV } from './harnesses/adapter.js';
 import {
   LINGER_MS,
   lineFeeder,
@@ -381,7 +381,12 @@ async function runInContainer(
 ): Promise<Ran> {
   const { attempt, model } = input;
   const cmd = ['--harness', input.adapter.name, ...(model ? ['--model', model] : [])];
-  const env: Record<string, string> = { [PROMPT_ENV]: input.wrapperPrompt };
+  const { baseUrl, tokenEnv } = input.adapter.config;
+  const args = [...(input.adapter.config.args ?? []), ...(input.variant?.config.args ?? [])];
+  const env: Record<string, string> = {
+    [PROMPT_ENV]: input.wrapperPrompt,
+    [OPTIONS_ENV]: JSON.stringify({ baseUrl, tokenEnv, args }),
+  };
   for (const [k, v] of Object.entries(input.env)) if (v !== undefined) env[k] = v;
   const name = `bench-pipeline-${attempt.benchmark}-${attempt.name}-${randomBytes(4).toString('hex')}`
     .replace(/[^a-zA-Z0-9_.-]/g, '-')

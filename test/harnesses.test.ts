@@ -4,9 +4,10 @@
  * 127.0.0.1 that scripts one tool call (write hello.txt) and a final message echoing the key.
  * Without the CLIs the suite is skipped, except under CI=true, where it must run.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELLO_FILE, helloContent, type ModelServer, startModelServer } from './fakes/model-server.js';
@@ -120,5 +121,81 @@ describe.skipIf(!installed)('real agent CLIs against a fake model API', () => {
       .split('\n')
       .filter((l) => l.includes(log.workspace.path));
     expect(left).toEqual([]);
+  });
+});
+
+const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
+const engineUp = (() => {
+  try {
+    docker('image', 'inspect', 'bench-pipeline-test/node:1');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!installed || !engineUp)('claude-code in docker mode', () => {
+  it('runs in the harness image, built here from what the npm packages ship', async () => {
+    const harness = 'bench-pipeline-test/claude-harness:1';
+    const image = 'bench-pipeline-test/claude:1';
+    // Containers reach the fake API on their gateway (the host's bridge address), not on loopback.
+    const route = docker('run', '--rm', 'bench-pipeline-test/busybox:1', 'ip', 'route');
+    const bridge = /default via (\S+)/.exec(route)?.[1];
+    if (!bridge) throw new Error(`no default route in a container: ${route}`);
+    const server = await startModelServer({ host: bridge });
+    const rig = await makeRig({
+      ...benchmarkFiles('b', { allowed_harnesses: '[claude-code]', image }),
+      'bench.config.mjs': `export default { harnesses: { 'claude-code': { baseUrl: '${server.url}' } } };\n`,
+    });
+    const context = await mkdtemp(join(tmpdir(), 'bp-claude-'));
+    try {
+      const build = [
+        'images',
+        'build',
+        '--base',
+        'bench-pipeline-test/node:1',
+        '--clis',
+        '',
+        '--tag',
+        harness,
+      ];
+      const built = await rig.cli(build);
+      expect(built.code, built.stdout + built.stderr).toBe(0);
+      // The installed npm packages, as they are, into the image's runtime directory.
+      const modules = join(CLIS, '..');
+      await cp(join(modules, '@anthropic-ai'), join(context, 'node_modules/@anthropic-ai'), {
+        recursive: true,
+      });
+      writeFileSync(
+        join(context, 'Dockerfile'),
+        `FROM ${harness}\nCOPY node_modules/ /opt/bench-pipeline/node_modules/\n` +
+          'RUN ln -s ../node_modules/@anthropic-ai/claude-code/bin/claude.exe /opt/bench-pipeline/bin/claude\n',
+      );
+      docker('build', '-q', '-t', image, context);
+
+      const r = await rig.cli(
+        ['run', '--harness', 'claude-code', '--model', 'claude-sonnet-4-5', '--attempts', '1'],
+        KEYS,
+      );
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const dir = 'claude-code-claude-sonnet-4-5-attempt-1';
+      expect(await rig.read(`benchmarks/b/eval-attempts/${dir}/${HELLO_FILE}`)).toBe(
+        helloContent('claude-code'),
+      );
+      const log = await runLog(rig, dir);
+      expect(log).toMatchObject({ mode: 'docker', outcome: 'succeeded', isolationDeviations: [] });
+      expect(log.summary).toMatchObject({
+        status: 'success',
+        toolCalls: 1,
+        inputTokens: 2000,
+        outputTokens: 100,
+      });
+      expect(server.requests.some((q) => q.apiKey === TOKEN)).toBe(true);
+      const files = await allFiles(join(rig.dir, 'benchmarks'));
+      expect(files.filter((f) => f.content.includes(TOKEN)).map((f) => f.path)).toEqual([]);
+    } finally {
+      await Promise.all([server.close(), rm(context, { recursive: true, force: true })]);
+      for (const i of [image, harness]) spawnSync('docker', ['image', 'rm', '-f', i]);
+    }
   });
 });

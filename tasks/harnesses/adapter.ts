@@ -72,3 +72,6 @@ export const DEFAULT_WRAPPER_PROMPT =
 
 /** The wrapper prompt reaches run-attempt in the container through this variable. */
 export const PROMPT_ENV = 'BENCH_PIPELINE_PROMPT';
+
+/** The harness options from config (baseUrl, tokenEnv, args with the variant's) reach run-attempt as JSON here. */
+export const OPTIONS_ENV = 'BENCH_PIPELINE_HARNESS_OPTIONS';

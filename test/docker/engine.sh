@@ -50,14 +50,14 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
   rm -rf "$rootfs"
 fi
 # A Node base for the harness image (images/Dockerfile takes it as BASE): the host's node binary
-# and the libraries it links, on the busybox image.
+# and the libraries it links, with librt (which Claude Code's native binary needs), on busybox.
 node_base=bench-pipeline-test/node:1
 if ! docker image inspect "$node_base" >/dev/null 2>&1; then
   ctx=$(mktemp -d)
   node=$(readlink -f "$(command -v node)")
   mkdir -p "$ctx/root/usr/local/bin"
   cp "$node" "$ctx/root/usr/local/bin/node"
-  for lib in $(ldd "$node" | grep -o '/[^ ]*'); do
+  for lib in $(ldd "$node" | grep -o '/[^ ]*') "$(dirname "$(ldd "$node" | grep -o '/[^ ]*libc.so.6')")/librt.so.1"; do
     mkdir -p "$ctx/root$(dirname "$lib")"
     cp -L "$lib" "$ctx/root$lib"
   done

@@ -69,6 +69,8 @@ export interface RecordedRequest {
 export interface ModelServerOptions {
   /** 0 (the default) picks a free port. */
   port?: number;
+  /** The address to listen on: 127.0.0.1 by default; the Docker bridge's, for containers. */
+  host?: string;
   /** Model calls open their stream and never finish it (for timeout tests). */
   hang?: boolean;
   /** Called with one line per request; silent when absent. */
@@ -118,12 +120,12 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
 
   await new Promise<void>((done, fail) => {
     server.once('error', fail);
-    server.listen(options.port ?? 0, '127.0.0.1', () => done());
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => done());
   });
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,
     requests,
     calls: (protocol) => requests.filter((r) => r.protocol === protocol),
