@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +106,32 @@ describe.skipIf(!installed)('real agent CLIs against a fake model API', () => {
       expect(status.stdout).toMatch(/attempt 1: success: .*1 tool call.*2000 in \/ 100 out tokens/);
     });
   }
+
+  it('a CLI that keeps running after its final event is ended, and the attempt counts', async () => {
+    const rig = await makeRig({ ...benchmark(), 'bench.config.mjs': config(server.url) });
+    // claude as it is, then lingering (as a CLI waiting on a child it started would).
+    const bin = join(rig.dir, 'bin');
+    await mkdir(bin);
+    const real = join(CLIS, 'claude');
+    const script = `#!/bin/sh\n[ "$1" = --version ] && exec "${real}" "$@"\n"${real}" "$@"\nsleep 600\n`;
+    writeFileSync(join(bin, 'claude'), script, { mode: 0o755 });
+    const args = [
+      '--harness',
+      'claude-code',
+      '--model',
+      'claude-sonnet-4-5',
+      '--attempts',
+      '1',
+      '--timeout',
+      '2m',
+    ];
+    const r = await rig.cli(['run', ...args], { ...env, PATH: `${bin}:${env.PATH}` });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const log = await runLog(rig, 'claude-code-claude-sonnet-4-5-attempt-1');
+    expect(log).toMatchObject({ outcome: 'succeeded', timedOut: false });
+    expect(log.logLimitations.join('\n')).toContain('after its final event and was ended');
+    expect(log.durationMs).toBeLessThan(60_000);
+  });
 
   it('a CLI that hangs is killed at the timeout, with everything it started', async () => {
     const rig = await makeRig({ ...benchmark(), 'bench.config.mjs': config(hanging.url) });
