@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 
 /** What every token is replaced with. */
@@ -48,6 +49,23 @@ export class Redactor {
       out = Buffer.concat(parts);
     }
     return out;
+  }
+
+  /**
+   * Masks secrets where they lie, with as many `*` as the secret has bytes, so a binary file (a
+   * CLI's SQLite state, say) keeps its layout. For files the tool keeps but did not write: the
+   * temp workspace and the harness's own state. Returns whether the file held one.
+   */
+  async scrubFile(path: string): Promise<boolean> {
+    if (!this.active) return false;
+    const data = await readFile(path);
+    if (!this.contains(data)) return false;
+    for (const s of this.#secrets) {
+      for (let at = data.indexOf(s); at !== -1; at = data.indexOf(s, at + s.length))
+        data.fill('*', at, at + s.length);
+    }
+    await writeFile(path, data);
+    return true;
   }
 
   /** The length of the longest tail of `data` that is a proper prefix of some secret. */

@@ -56,6 +56,11 @@ export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> =
       return e.type === 'dir' ? { ...e, path } : { ...e, path, from: join(run.workspace, e.path) };
     });
     const redacted = await copyEntries(entries, { from: run.workspace, to: staging, redactor: ctx.redactor });
+    // The kept temp workspace too: masked where it lies.
+    for (const path of redacted) {
+      const e = entries.find((x) => x.path === path);
+      await ctx.redactor.scrubFile(e?.type === 'file' && e.from ? e.from : join(run.workspace, path));
+    }
     return {
       files: entries.filter((e) => e.type === 'file').length,
       redacted,

@@ -7,6 +7,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import type { VariantConfig } from '../pipeline/config.js';
+import { listTree } from '../pipeline/copy-tree.js';
 import {
   attachOutput,
   createContainer,
@@ -190,6 +191,13 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
       await Promise.all([log, transcript].map((s) => s && new Promise<void>((resolve) => s.end(resolve))));
     }
     if (ctx.signal.aborted) throw new CancelledError();
+    // The CLI's own state (sessions, databases) may hold the token: masked where it lies.
+    if (!input.container && adapter.setup) {
+      for (const e of await listTree(`${workspace}.home`).catch(() => [])) {
+        if (e.type === 'file')
+          await ctx.redactor.scrubFile(join(`${workspace}.home`, e.path)).catch(() => false);
+      }
+    }
 
     const ended = Date.now();
     const logLimitations = [...ran.logLimitations];

@@ -5,13 +5,13 @@
  * Without the CLIs the suite is skipped, except under CI=true, where it must run.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELLO_FILE, helloContent, type ModelServer, startModelServer } from './fakes/model-server.js';
-import { allFiles, benchmarkFiles, makeRig, type Rig, TOKEN } from './helpers/rig.js';
+import { allFiles, benchmarkFiles, makeRig, type Rig, TOKEN, waitFor } from './helpers/rig.js';
 
 const CLIS = join(
   process.env.BENCH_PIPELINE_TEST_CLIS ??
@@ -41,6 +41,18 @@ ${HARNESSES.map((h) => `    '${h.harness}': { baseUrl: '${url}${h.v1 ? '/v1' : '
 `;
 
 const benchmark = () => benchmarkFiles('b', { allowed_harnesses: '[claude-code, codex, opencode]' });
+
+/** Processes whose working directory is `dir` (or inside it). */
+function processesIn(dir: string): string[] {
+  return readdirSync('/proc').filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`).startsWith(dir);
+    } catch {
+      return false; // Gone meanwhile, or not ours to read.
+    }
+  });
+}
 
 const runLog = async (rig: Rig, dir: string) =>
   JSON.parse(await rig.read(`benchmarks/b/eval-attempts/${dir}/run-log.json`));
@@ -96,7 +108,12 @@ describe.skipIf(!installed)('real agent CLIs against a fake model API', () => {
 
       // The fake API echoed the key into the final message: masked wherever the tool wrote.
       expect(server.requests.some((q) => q.apiKey === TOKEN)).toBe(true);
-      const files = await allFiles(join(rig.dir, 'benchmarks'));
+      // Nor in the kept temp workspaces and CLI homes (sessions, databases): masked where it lies.
+      const written = [
+        join(rig.dir, 'benchmarks'),
+        ...[...homes].flatMap((home) => [home, home.replace(/\.home$/, '')]),
+      ];
+      const files = (await Promise.all(written.map((d) => allFiles(d)))).flat();
       expect(files.filter((f) => f.content.includes(TOKEN)).map((f) => f.path)).toEqual([]);
       expect(await rig.read(`benchmarks/b/eval-attempts/${h.id}-attempt-1/agent-run.log`)).toContain(
         'Called with key ***',
@@ -133,21 +150,27 @@ describe.skipIf(!installed)('real agent CLIs against a fake model API', () => {
     expect(log.durationMs).toBeLessThan(60_000);
   });
 
-  it('a CLI that hangs is killed at the timeout, with everything it started', async () => {
-    const rig = await makeRig({ ...benchmark(), 'bench.config.mjs': config(hanging.url) });
-    const r = await rig.cli(
-      ['run', '--harness', 'codex', '--model', 'gpt-5.5', '--attempts', '1', '--timeout', '4s'],
-      env,
-    );
-    expect(r.code).toBe(1);
-    const log = await runLog(rig, 'codex-gpt-5.5-attempt-1');
-    expect(log).toMatchObject({ outcome: 'timed-out', timedOut: true });
-    // codex's launcher starts a native binary; the whole process group went with it.
-    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-      .split('\n')
-      .filter((l) => l.includes(log.workspace.path));
-    expect(left).toEqual([]);
-  });
+  for (const h of HARNESSES) {
+    it(`${h.harness}: a CLI that hangs is killed at the timeout, with everything it started`, async () => {
+      const rig = await makeRig({ ...benchmark(), 'bench.config.mjs': config(hanging.url) });
+      const args = ['--harness', h.harness, '--model', h.model, '--attempts', '1', '--timeout', '6s'];
+      const running = rig.spawnCli(['run', ...args], env);
+      let out = '';
+      running.child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      await waitFor(() => /workspace (\S+)/.test(out), 30_000, 'the attempt to start');
+      const workspace = /workspace (\S+)/.exec(out)![1]!;
+      // While it hangs, the CLI (and, for codex, the native binary its launcher started) is there.
+      await waitFor(() => processesIn(workspace).length > 0, 10_000, 'the CLI in its workspace');
+      const r = await running.done;
+      expect(r.code).toBe(1);
+      const log = await runLog(rig, `${h.id}-attempt-1`);
+      expect(log).toMatchObject({ outcome: 'timed-out', timedOut: true });
+      // Killed at the timeout with its whole process group: nothing is left working there.
+      expect(processesIn(workspace)).toEqual([]);
+    });
+  }
 });
 
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();

@@ -154,6 +154,10 @@ describe('run, lite mode', () => {
     expect(runLogJson.logLimitations.join(' ')).toContain(
       'a token was masked in workspace files: secret.txt',
     );
+    // The kept temp workspace is masked too, where the file lies.
+    expect(await readFile(join(runLogJson.workspace.path, 'secret.txt'), 'utf8')).toBe(
+      `leaked ${'*'.repeat(TOKEN.length)}\n`,
+    );
   });
 
   it('a failing attempt is a result; the batch keeps going and exits 1', async () => {
