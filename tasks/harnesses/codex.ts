@@ -24,17 +24,17 @@ export function codex(config: HarnessConfig): HarnessAdapter {
     env: () => ({ ...config.env }),
     versionCommand: config.versionCommand ?? ['codex', '--version'],
     config,
-    setup: ({ home }): { env: Record<string, string>; files: Record<string, string> } => ({
-      env: { ...homeEnv(home), CODEX_HOME: `${home}/.codex` },
+    setup: ({ home }) => {
       // A gateway is a provider of its own, spoken to with the Responses API.
-      files: config.baseUrl
-        ? {
-            '.codex/config.toml':
-              `model_provider = "bench"\n\n[model_providers.bench]\nname = "bench-pipeline"\n` +
-              `base_url = ${JSON.stringify(config.baseUrl)}\nwire_api = "responses"\nenv_key = ${JSON.stringify(tokenEnv)}\n`,
-          }
-        : {},
-    }),
+      const provider = config.baseUrl
+        ? `model_provider = "bench"\n\n[model_providers.bench]\nname = "bench-pipeline"\n` +
+          `base_url = ${JSON.stringify(config.baseUrl)}\nwire_api = "responses"\nenv_key = ${JSON.stringify(tokenEnv)}\n\n`
+        : '';
+      return {
+        env: { ...homeEnv(home), CODEX_HOME: `${home}/.codex` },
+        files: { '.codex/config.toml': `${provider}[analytics]\nenabled = false\n` },
+      };
+    },
     transcript: codexTranscript,
     passEnv: ['OPENAI_BASE_URL'],
   };
