@@ -8,7 +8,7 @@ export const LINGER_MS = 5_000;
 
 /** What an attempt did, from its transcript; null where the CLI does not report it. */
 export interface TranscriptSummary {
-  /** Model turns (requests to the model). */
+  /** Turns as the CLI counts them: claude's num_turns, codex's turns of the exec, opencode's steps. */
   turns: number | null;
   toolCalls: number;
   inputTokens: number | null;
