@@ -125,7 +125,8 @@ describe.skipIf(!installed)('real agent CLIs against a fake model API', () => {
   }
 
   it('a CLI that keeps running after its final event is ended, and the attempt counts', async () => {
-    const rig = await makeRig({ ...benchmark(), 'bench.config.mjs': config(server.url) });
+    // No baseUrl in the config: ANTHROPIC_BASE_URL from the environment points claude at the API.
+    const rig = await makeRig({ ...benchmark(), 'bench.config.mjs': 'export default {};\n' });
     // claude as it is, then lingering (as a CLI waiting on a child it started would).
     const bin = join(rig.dir, 'bin');
     await mkdir(bin);
@@ -142,7 +143,11 @@ describe.skipIf(!installed)('real agent CLIs against a fake model API', () => {
       '--timeout',
       '2m',
     ];
-    const r = await rig.cli(['run', ...args], { ...env, PATH: `${bin}:${env.PATH}` });
+    const r = await rig.cli(['run', ...args], {
+      ...env,
+      PATH: `${bin}:${env.PATH}`,
+      ANTHROPIC_BASE_URL: server.url,
+    });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const log = await runLog(rig, 'claude-code-claude-sonnet-4-5-attempt-1');
     expect(log).toMatchObject({ outcome: 'succeeded', timedOut: false });
