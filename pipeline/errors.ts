@@ -23,6 +23,8 @@ export interface Diagnostic {
   /** The field path inside the file, e.g. `allowed_harnesses[1]`; empty for the whole file. */
   field?: string;
   message: string;
+  /** A stable name for the check (`visible-forbidden`), for `validate --json` and for scripts. */
+  code?: string;
 }
 
 export function formatDiagnostic(d: Diagnostic): string {

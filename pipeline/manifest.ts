@@ -55,7 +55,11 @@ export async function loadBenchmark(dir: string): Promise<Benchmark> {
   const source = parseYaml(manifestPath, text, runnerSchema);
   if (source.value.name !== slug) {
     throw new UsageError(`${manifestPath} names another benchmark`, [
-      source.diagnostic(['name'], `"${source.value.name}" must equal the directory name "${slug}"`),
+      source.diagnostic(
+        ['name'],
+        `"${source.value.name}" must equal the directory name "${slug}"`,
+        'name-mismatch',
+      ),
     ]);
   }
   return { slug, dir, manifestPath, manifest: source.value, source };

@@ -147,13 +147,18 @@ async function planBenchmark(
   for (const [i, h] of manifest.allowed_harnesses.entries()) {
     if (!known.includes(h)) {
       diagnostics.push(
-        source.diagnostic(['allowed_harnesses', i], `unknown harness "${h}"; known: ${known.join(', ')}`),
+        source.diagnostic(
+          ['allowed_harnesses', i],
+          `unknown harness "${h}"; known: ${known.join(', ')}`,
+          'unknown-harness',
+        ),
       );
     } else if (!harnessAdapter(h, config.harnesses)) {
       diagnostics.push({
         location: { file: configFile },
         field: `harnesses.${h}`,
         message: `"${h}" is not a built-in harness, so it needs a command`,
+        code: 'unknown-harness',
       });
     }
   }
@@ -166,6 +171,7 @@ async function planBenchmark(
         source.diagnostic(
           ['allowed_harnesses'],
           `--harness ${h} is not allowed for this benchmark; allowed: ${manifest.allowed_harnesses.join(', ')}`,
+          'harness-not-allowed',
         ),
       );
     }
@@ -177,10 +183,16 @@ async function planBenchmark(
   const { inventory, diagnostics: visible } = await scanVisibleFiles(bench);
   diagnostics.push(...visible);
   if (!existsSync(join(bench.dir, manifest.prompt_file))) {
-    diagnostics.push(source.diagnostic(['prompt_file'], `"${manifest.prompt_file}" does not exist`));
+    diagnostics.push(
+      source.diagnostic(['prompt_file'], `"${manifest.prompt_file}" does not exist`, 'prompt-missing'),
+    );
   } else if (promptIndex < 0) {
     diagnostics.push(
-      source.diagnostic(['prompt_file'], `"${manifest.prompt_file}" must also be in model_visible_files`),
+      source.diagnostic(
+        ['prompt_file'],
+        `"${manifest.prompt_file}" must also be in model_visible_files`,
+        'prompt-not-visible',
+      ),
     );
   }
 
@@ -195,6 +207,7 @@ async function planBenchmark(
         location: { file: configFile },
         field: 'variants',
         message: `no variant "${v}" is configured`,
+        code: 'unknown-variant',
       });
     }
   }
@@ -224,6 +237,7 @@ async function planBenchmark(
         source.diagnostic(
           ['defaults'],
           `${w.harness} has no vendor default model: pass --model or set defaults.${w.harness}.model`,
+          'model-missing',
         ),
       );
       continue;
@@ -239,7 +253,11 @@ async function planBenchmark(
   const mode = selection.mode ?? config.mode ?? (manifest.image ? 'docker' : 'lite');
   if (mode === 'docker' && !manifest.image) {
     diagnostics.push(
-      source.diagnostic([], 'docker mode needs an image in runner.yaml (or run with --mode lite)'),
+      source.diagnostic(
+        [],
+        'docker mode needs an image in runner.yaml (or run with --mode lite)',
+        'image-missing',
+      ),
     );
   }
   if (diagnostics.length)

@@ -72,35 +72,44 @@ export async function scanVisibleFiles(
   const dirs = new Set<string>();
   let baselineFiles = -1;
 
-  const problem = (i: number, message: string) =>
-    diagnostics.push(source.diagnostic(['model_visible_files', i], message));
+  const problem = (i: number, message: string, code: string) =>
+    diagnostics.push(source.diagnostic(['model_visible_files', i], message, code));
 
   /** Checks one real path and returns its path relative to the benchmark, or a reason to refuse it. */
-  const check = (real: string): { rel: string } | { refuse: string } => {
+  const check = (real: string): { rel: string } | { refuse: string; code: string } => {
     const rel = relative(benchReal, real);
-    if (outside(rel)) return { refuse: `leads outside the benchmark (to ${real})` };
+    if (outside(rel)) return { refuse: `leads outside the benchmark (to ${real})`, code: 'visible-escapes' };
     const forbidden = forbiddenRoot(rel);
-    if (forbidden) return { refuse: `${forbidden} is never visible to an attempt` };
+    if (forbidden)
+      return { refuse: `${forbidden} is never visible to an attempt`, code: 'visible-forbidden' };
     return { rel };
   };
 
   for (const [i, entry] of manifest.model_visible_files.entries()) {
     if (isAbsolute(entry)) {
-      problem(i, `"${entry}" is an absolute path; visible files must be inside the benchmark`);
+      problem(
+        i,
+        `"${entry}" is an absolute path; visible files must be inside the benchmark`,
+        'visible-escapes',
+      );
       continue;
     }
     const normal = normalize(entry);
     if (outside(normal)) {
-      problem(i, `"${entry}" leads outside the benchmark`);
+      problem(i, `"${entry}" leads outside the benchmark`, 'visible-escapes');
       continue;
     }
     if (normal === '.') {
-      problem(i, `"${entry}" is the whole benchmark, which holds the scorecard and runner.yaml`);
+      problem(
+        i,
+        `"${entry}" is the whole benchmark, which holds the scorecard and runner.yaml`,
+        'visible-forbidden',
+      );
       continue;
     }
     const literal = forbiddenRoot(normal);
     if (literal) {
-      problem(i, `"${entry}": ${literal} is never visible to an attempt`);
+      problem(i, `"${entry}": ${literal} is never visible to an attempt`, 'visible-forbidden');
       continue;
     }
     const abs = join(bench.dir, normal);
@@ -112,14 +121,17 @@ export async function scanVisibleFiles(
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         // A dangling symlink is missing too, but say where it points.
         const link = await lstat(abs).catch(() => undefined);
-        problem(i, link?.isSymbolicLink() ? `"${entry}" is a dangling symlink` : `"${entry}" does not exist`);
+        const missing = link?.isSymbolicLink()
+          ? `"${entry}" is a dangling symlink`
+          : `"${entry}" does not exist`;
+        problem(i, missing, 'visible-missing');
         continue;
       }
       throw error;
     }
     const checked = check(real);
     if ('refuse' in checked) {
-      problem(i, `"${entry}" ${checked.refuse}`);
+      problem(i, `"${entry}" ${checked.refuse}`, checked.code);
       continue;
     }
     const stats = await stat(real);
@@ -129,17 +141,17 @@ export async function scanVisibleFiles(
     const base = isBaseline ? '' : toPosix(normal);
     if (stats.isFile()) {
       if (!addFile(files, base, real, stats))
-        problem(i, `"${entry}" is already in the workspace from another entry`);
+        problem(i, `"${entry}" is already in the workspace from another entry`, 'visible-duplicate');
       continue;
     }
     if (!stats.isDirectory()) {
-      problem(i, `"${entry}" is neither a file nor a directory`);
+      problem(i, `"${entry}" is neither a file nor a directory`, 'visible-missing');
       continue;
     }
     if (base) dirs.add(base);
     const before = files.size;
     const refusals = await walkDirectory(real, base, files, dirs, check);
-    for (const r of refusals) problem(i, `"${entry}" contains ${r}`);
+    for (const r of refusals) problem(i, `"${entry}" contains ${r.text}`, r.code);
     if (isBaseline) baselineFiles = files.size - before;
   }
 
@@ -174,15 +186,24 @@ function addFile(
 }
 
 /** Walks a visible directory, following symlinks only where they stay inside and allowed. */
+interface Refusal {
+  text: string;
+  code: string;
+}
+
 async function walkDirectory(
   realDir: string,
   base: string,
   files: Map<string, VisibleFile>,
   dirs: Set<string>,
-  check: (real: string) => { rel: string } | { refuse: string },
+  check: (real: string) => { rel: string } | { refuse: string; code: string },
   seen = new Set<string>([realDir]),
-): Promise<string[]> {
-  const refusals: string[] = [];
+): Promise<Refusal[]> {
+  const refusals: Refusal[] = [];
+  const twice = (p: string) => ({
+    text: `${p}, which another entry already put in the workspace`,
+    code: 'visible-duplicate',
+  });
   const entries = await (await import('fast-glob')).default('**', {
     cwd: realDir,
     dot: true,
@@ -197,23 +218,21 @@ async function walkDirectory(
     if (e.dirent.isDirectory()) {
       dirs.add(path);
     } else if (e.dirent.isFile()) {
-      if (!addFile(files, path, abs, e.stats!))
-        refusals.push(`${e.path}, which another entry already put in the workspace`);
+      if (!addFile(files, path, abs, e.stats!)) refusals.push(twice(e.path));
     } else if (e.dirent.isSymbolicLink()) {
       const real = await realpath(abs).catch(() => undefined);
       if (!real) {
-        refusals.push(`a dangling symlink: ${e.path}`);
+        refusals.push({ text: `a dangling symlink: ${e.path}`, code: 'visible-missing' });
         continue;
       }
       const checked = check(real);
       if ('refuse' in checked) {
-        refusals.push(`a symlink that ${checked.refuse}: ${e.path}`);
+        refusals.push({ text: `a symlink that ${checked.refuse}: ${e.path}`, code: checked.code });
         continue;
       }
       const s = await stat(real);
       if (s.isFile()) {
-        if (!addFile(files, path, real, s))
-          refusals.push(`${e.path}, which another entry already put in the workspace`);
+        if (!addFile(files, path, real, s)) refusals.push(twice(e.path));
       } else if (s.isDirectory() && !seen.has(real)) {
         dirs.add(path);
         refusals.push(...(await walkDirectory(real, path, files, dirs, check, new Set([...seen, real]))));

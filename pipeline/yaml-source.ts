@@ -19,7 +19,7 @@ export interface YamlSource<T> {
   value: T;
   /** The position of the value at `path`, or of its nearest existing parent. */
   locate(path: readonly PathSegment[]): Location;
-  diagnostic(path: readonly PathSegment[], message: string): Diagnostic;
+  diagnostic(path: readonly PathSegment[], message: string, code?: string): Diagnostic;
 }
 
 /**
@@ -41,7 +41,11 @@ export function parseYaml<S extends z.ZodType>(
   if (doc.errors.length > 0) {
     throw new UsageError(
       `${displayPath} is not valid YAML`,
-      doc.errors.map((e) => ({ location: at(e.pos[0]), message: e.message.split('\n')[0] ?? e.message })),
+      doc.errors.map((e) => ({
+        location: at(e.pos[0]),
+        message: e.message.split('\n')[0] ?? e.message,
+        code: 'manifest-syntax',
+      })),
     );
   }
 
@@ -86,6 +90,7 @@ export function parseYaml<S extends z.ZodType>(
             location: locate(issue.path, key),
             field: formatFieldPath([...issue.path, key]),
             message: 'unknown field',
+            code: 'manifest-schema',
           });
         }
       } else {
@@ -93,6 +98,7 @@ export function parseYaml<S extends z.ZodType>(
           location: locate(issue.path),
           field: formatFieldPath(issue.path),
           message: issue.message,
+          code: 'manifest-schema',
         });
       }
     }
@@ -101,6 +107,11 @@ export function parseYaml<S extends z.ZodType>(
   return {
     value: result.data,
     locate: (path) => locate(path),
-    diagnostic: (path, message) => ({ location: locate(path), field: formatFieldPath(path), message }),
+    diagnostic: (path, message, code) => ({
+      location: locate(path),
+      field: formatFieldPath(path),
+      message,
+      code,
+    }),
   };
 }
