@@ -46,6 +46,10 @@ export const COMMANDS = {
     options: { config: { type: 'string' }, json: { type: 'boolean' } },
   },
   graph: { summary: 'print the build graph', options: { ...SELECTION, format: { type: 'string' } } },
+  validate: {
+    summary: 'check benchmark packages: each finding located, with a stable code and severity',
+    options: { config: { type: 'string' }, json: { type: 'boolean' } },
+  },
   images: {
     summary: 'images build: the harness image from images/, and benchmark images from their Dockerfiles',
     options: {
@@ -74,6 +78,7 @@ usage:
   bench-pipeline rerun <attempt-dir> [--allow-changed-inputs] [--clean] [--json]
   bench-pipeline status [benchmark...] [--json]
   bench-pipeline graph <same selection> [--format mermaid|dot|json]
+  bench-pipeline validate [benchmark...] [--json]
   bench-pipeline images build [benchmark...] [--tag T] [--base IMAGE] [--clis "pkg@version ..."]
   bench-pipeline cache ls|prune [--json]
 
@@ -122,6 +127,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/status.js')).statusCommand(args as ParsedArgs<'status'>);
     case 'graph':
       return (await import('./commands/graph.js')).graphCommand(args as ParsedArgs<'graph'>);
+    case 'validate':
+      return (await import('./commands/validate.js')).validateCommand(args as ParsedArgs<'validate'>);
     case 'images':
       return (await import('./commands/images.js')).imagesCommand(args as ParsedArgs<'images'>);
     case 'cache':

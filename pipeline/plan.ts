@@ -132,12 +132,12 @@ export async function buildPlan(
   return { config, benchmarks: plans };
 }
 
-async function planBenchmark(
-  config: ResolvedConfig,
-  selection: Selection,
-  options: PlanOptions,
-  bench: Benchmark,
-): Promise<BenchmarkPlan> {
+/**
+ * The checks that stop a run before anything happens (also `validate`'s): harnesses known and
+ * allowed, models resolved, visible files inside the benchmark and not forbidden, the prompt, the
+ * variants, the image for docker mode. Returns every problem, and what the plan builds on.
+ */
+export async function preflightBenchmark(config: ResolvedConfig, selection: Selection, bench: Benchmark) {
   const { manifest, source } = bench;
   const diagnostics: Diagnostic[] = [];
   const configFile = config.file ?? 'config';
@@ -260,6 +260,17 @@ async function planBenchmark(
       ),
     );
   }
+  return { diagnostics, inventory, resolved, mode };
+}
+
+async function planBenchmark(
+  config: ResolvedConfig,
+  selection: Selection,
+  options: PlanOptions,
+  bench: Benchmark,
+): Promise<BenchmarkPlan> {
+  const { manifest } = bench;
+  const { diagnostics, inventory, resolved, mode } = await preflightBenchmark(config, selection, bench);
   if (diagnostics.length)
     throw new UsageError(`${bench.manifestPath}: the benchmark cannot run as asked`, diagnostics);
 

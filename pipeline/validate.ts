@@ -1,0 +1,210 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, normalize, relative } from 'node:path';
+import type { ResolvedConfig } from './config.js';
+import { type Diagnostic, UsageError } from './errors.js';
+import { type Benchmark, loadBenchmark } from './manifest.js';
+import { preflightBenchmark } from './plan.js';
+import { BASELINE_DIR } from './visible-files.js';
+
+export type Severity = 'error' | 'warning';
+
+/** One located finding of `validate`, with a stable code (see CODES) and a severity. */
+export interface Finding extends Diagnostic {
+  code: string;
+  severity: Severity;
+}
+
+/** The checks of `validate` beyond the run preflight, which every code here documents. */
+export const CODES: Record<string, { severity: Severity; what: string }> = {
+  'scorecard-missing': { severity: 'error', what: 'scorecard.md is missing' },
+  'scorecard-table': {
+    severity: 'error',
+    what: 'scorecard.md has no criteria table (Criterion | Max | Method | Evidence required)',
+  },
+  'scorecard-method': { severity: 'error', what: 'a criterion whose Method is not auto, manual or hybrid' },
+  'scorecard-csv': {
+    severity: 'error',
+    what: 'scorecard.md does not give the CSV format Criterion,Score,Max,Notes,Evidence',
+  },
+  'scorecard-mentioned': { severity: 'error', what: 'a model-visible text mentions the scorecard' },
+  'brownfield-baseline': {
+    severity: 'error',
+    what: 'brownfield, but baseline/ is not among the visible files',
+  },
+  'brownfield-manifest': { severity: 'error', what: 'brownfield, but baseline-manifest.md is missing' },
+  'baseline-manifest-mismatch': {
+    severity: 'error',
+    what: 'baseline-manifest.md does not list a visible file, or names another state mode',
+  },
+  'greenfield-baseline': { severity: 'error', what: 'greenfield, but a baseline is visible' },
+  'dockerfile-missing': {
+    severity: 'warning',
+    what: 'an image for the docker path, but no Dockerfile to build it',
+  },
+  'context-not-visible': { severity: 'warning', what: 'context.md is not among the visible files' },
+  'prompt-follow-up': { severity: 'warning', what: 'prompt.md does not say to ask no follow-up questions' },
+};
+
+const SCORECARD = 'scorecard.md';
+const BASELINE_MANIFEST = 'baseline-manifest.md';
+/** Texts a model sees that must never point at the grading. */
+const MODEL_TEXTS = ['prompt.md', 'context.md', 'bootstrap.md'];
+
+/** Every finding for the benchmark in `dir`: the run preflight's, then the authoring checks. */
+export async function validateBenchmark(config: ResolvedConfig, dir: string): Promise<Finding[]> {
+  let bench: Benchmark;
+  try {
+    bench = await loadBenchmark(dir);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    const found = error.diagnostics.length
+      ? error.diagnostics
+      : [{ location: { file: join(dir, 'runner.yaml') }, message: error.message, code: 'manifest-missing' }];
+    return found.map((d) => ({ ...d, code: d.code ?? 'manifest-schema', severity: 'error' }));
+  }
+  const selection = {
+    benchmarks: [bench.slug],
+    harnesses: [],
+    model: undefined,
+    variants: [],
+    attempts: undefined,
+    more: undefined,
+    rerun: [],
+    mode: undefined,
+  };
+  const { diagnostics } = await preflightBenchmark(config, selection, bench);
+  const findings: Finding[] = diagnostics.map((d) => ({
+    ...d,
+    code: d.code ?? 'preflight',
+    severity: 'error',
+  }));
+  findings.push(...(await authoringFindings(bench)));
+  return findings;
+}
+
+async function authoringFindings(bench: Benchmark): Promise<Finding[]> {
+  const { manifest, source, dir } = bench;
+  const findings: Finding[] = [];
+  const shown = (name: string) => relative(process.cwd(), join(dir, name)) || name;
+  const add = (code: string, location: Diagnostic['location'], message: string, field?: string) =>
+    findings.push({ code, severity: CODES[code]!.severity, location, message, ...(field && { field }) });
+  const atField = (code: string, path: (string | number)[], message: string) => {
+    const d = source.diagnostic(path, message, code);
+    add(code, d.location, message, d.field);
+  };
+  const read = (name: string) => readFile(join(dir, name), 'utf8').catch(() => undefined);
+  const visible = manifest.model_visible_files.map((f) => normalize(f).replace(/\/$/, ''));
+
+  // The scorecard: there, with its criteria table, methods and CSV format.
+  const scorecard = await read(SCORECARD);
+  if (scorecard === undefined)
+    add('scorecard-missing', { file: shown(SCORECARD) }, 'there is no scorecard.md');
+  else {
+    const lines = scorecard.split('\n');
+    const header = lines.findIndex((l) => /^\s*\|.*criterion.*\|.*max.*\|.*method.*\|.*evidence/i.test(l));
+    if (header < 0) {
+      add(
+        'scorecard-table',
+        { file: shown(SCORECARD) },
+        'no criteria table: | Criterion | Max | Method | Evidence required |',
+      );
+    } else {
+      const cells = (l: string) =>
+        l
+          .split('|')
+          .slice(1, -1)
+          .map((c) => c.trim());
+      const method = cells(lines[header]!).findIndex((c) => /^method$/i.test(c));
+      for (let i = header + 2; i < lines.length && lines[i]!.trim().startsWith('|'); i++) {
+        const value = cells(lines[i]!)[method] ?? '';
+        if (!['auto', 'manual', 'hybrid'].includes(value.toLowerCase())) {
+          const where = { file: shown(SCORECARD), line: i + 1, column: lines[i]!.indexOf(value) + 1 };
+          add('scorecard-method', where, `Method "${value}" must be auto, manual or hybrid`);
+        }
+      }
+    }
+    if (!scorecard.includes('Criterion,Score,Max,Notes,Evidence')) {
+      add(
+        'scorecard-csv',
+        { file: shown(SCORECARD) },
+        'give the CSV format: Criterion,Score,Max,Notes,Evidence',
+      );
+    }
+  }
+
+  // What the model reads must not point at the grading.
+  for (const name of MODEL_TEXTS.filter((n) => visible.includes(n))) {
+    const text = await read(name);
+    const lines = text?.split('\n') ?? [];
+    for (const [i, line] of lines.entries()) {
+      const at = line.search(/scorecard/i);
+      if (at >= 0) {
+        const where = { file: shown(name), line: i + 1, column: at + 1 };
+        add('scorecard-mentioned', where, 'mentions the scorecard, which the model must not know of');
+      }
+    }
+  }
+
+  // The state contract.
+  const baselineAt = visible.indexOf(BASELINE_DIR);
+  if (manifest.state_mode === 'brownfield') {
+    if (baselineAt < 0)
+      atField(
+        'brownfield-baseline',
+        ['model_visible_files'],
+        'brownfield needs baseline/ among the visible files',
+      );
+    const baselineManifest = await read(BASELINE_MANIFEST);
+    if (baselineManifest === undefined) {
+      add(
+        'brownfield-manifest',
+        { file: shown(BASELINE_MANIFEST) },
+        'brownfield needs a baseline-manifest.md',
+      );
+    } else {
+      if (!/brownfield/i.test(baselineManifest)) {
+        add(
+          'baseline-manifest-mismatch',
+          { file: shown(BASELINE_MANIFEST) },
+          'does not name the state mode: brownfield',
+        );
+      }
+      for (const [i, f] of manifest.model_visible_files.entries()) {
+        if (!baselineManifest.includes(f.replace(/\/$/, ''))) {
+          atField(
+            'baseline-manifest-mismatch',
+            ['model_visible_files', i],
+            `"${f}" is not listed in ${BASELINE_MANIFEST}`,
+          );
+        }
+      }
+    }
+  } else if (baselineAt >= 0) {
+    atField(
+      'greenfield-baseline',
+      ['model_visible_files', baselineAt],
+      'greenfield starts from an empty workspace; use brownfield for a baseline',
+    );
+  }
+
+  // The docker path, and what a careful author gives the model.
+  if (manifest.image && !existsSync(join(dir, 'Dockerfile'))) {
+    atField(
+      'dockerfile-missing',
+      ['image'],
+      `no Dockerfile in ${shown('')} to build ${manifest.image} from (or build it elsewhere)`,
+    );
+  }
+  if (!visible.includes('context.md'))
+    atField('context-not-visible', ['model_visible_files'], 'context.md is not visible to the model');
+  const prompt = await read(manifest.prompt_file);
+  if (prompt !== undefined && !/follow[- ]up/i.test(prompt)) {
+    add(
+      'prompt-follow-up',
+      { file: shown(manifest.prompt_file) },
+      'say that the model must not ask follow-up questions',
+    );
+  }
+  return findings;
+}
