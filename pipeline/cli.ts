@@ -46,6 +46,14 @@ export const COMMANDS = {
     options: { config: { type: 'string' }, json: { type: 'boolean' } },
   },
   graph: { summary: 'print the build graph', options: { ...SELECTION, format: { type: 'string' } } },
+  prepare: {
+    summary: 'a workspace for a manual harness (an IDE or desktop agent), with only the visible files',
+    options: { model: { type: 'string' }, harness: { type: 'string' }, config: { type: 'string' } },
+  },
+  collect: {
+    summary: 'collect a prepared workspace as the next attempt of its benchmark and model',
+    options: { config: { type: 'string' } },
+  },
   validate: {
     summary: 'check benchmark packages: each finding located, with a stable code and severity',
     options: { config: { type: 'string' }, json: { type: 'boolean' } },
@@ -79,6 +87,7 @@ usage:
   bench-pipeline status [benchmark...] [--json]
   bench-pipeline graph <same selection> [--format mermaid|dot|json]
   bench-pipeline validate [benchmark...] [--json]
+  bench-pipeline prepare <benchmark> --model M [--harness NAME]   then   bench-pipeline collect <workspace>
   bench-pipeline images build [benchmark...] [--tag T] [--base IMAGE] [--clis "pkg@version ..."]
   bench-pipeline cache ls|prune [--json]
 
@@ -127,6 +136,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/status.js')).statusCommand(args as ParsedArgs<'status'>);
     case 'graph':
       return (await import('./commands/graph.js')).graphCommand(args as ParsedArgs<'graph'>);
+    case 'prepare':
+      return (await import('./commands/manual.js')).prepareCommand(args as ParsedArgs<'prepare'>);
+    case 'collect':
+      return (await import('./commands/manual.js')).collectCommand(args as ParsedArgs<'collect'>);
     case 'validate':
       return (await import('./commands/validate.js')).validateCommand(args as ParsedArgs<'validate'>);
     case 'images':

@@ -13,7 +13,8 @@ export interface CollectInput {
 }
 
 export interface CollectRunInput extends CollectInput {
-  run: HarnessRun;
+  /** The harness run; collect needs only its workspace. */
+  run: Pick<HarnessRun, 'workspace'>;
   staging: string;
 }
 

@@ -1,0 +1,202 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { collect } from '../../tasks/collect.js';
+import { materializeWorkspace, seedWorkspace } from '../../tasks/seed-workspace.js';
+import { writeRunLog } from '../../tasks/write-run-log.js';
+import { attemptName, completeAttempts, modelId, slugPart } from '../attempts.js';
+import { selectBenchmarks } from '../benchmarks.js';
+import type { ParsedArgs } from '../cli.js';
+import { loadConfig } from '../config.js';
+import { errnoCode, UsageError } from '../errors.js';
+import { readTextOrUndefined, writeJsonAtomic } from '../fs-atomic.js';
+import { nodeKey } from '../keys.js';
+import { loadBenchmark } from '../manifest.js';
+import { claimMarker, ownMarker, releaseMarker } from '../markers.js';
+import { preflightBenchmark } from '../plan.js';
+import { Redactor } from '../redact.js';
+import { newRunId, tokenVariables } from '../run.js';
+import type { RunLog } from '../run-log.js';
+import { RUN_LOG_FORMAT } from '../run-log.js';
+import { statePaths } from '../state.js';
+import { type TaskContext, taskKey } from '../task.js';
+import { hashInventory } from '../visible-files.js';
+
+/** What `prepare` leaves beside the workspace (never inside it) for `collect` to find. */
+interface Prepared {
+  benchmarkDir: string;
+  harness: string;
+  model: string;
+  seedKey: string;
+  visibleInputs: string[];
+  baselineSource: string;
+  preparedAt: string;
+  /** Set by collect: the attempt this workspace became. */
+  collected?: string;
+}
+
+export const MANUAL_DEVIATION = 'manual harness, container isolation not available';
+const sidecar = (workspace: string) => `${workspace}.bench-pipeline.json`;
+
+/**
+ * `prepare <benchmark> --model M [--harness NAME]`: an isolated workspace for an agent that
+ * cannot be driven from here (an IDE or desktop agent): only the visible files, outside the
+ * repository, under the OS temp dir. Prints its path.
+ */
+export async function prepareCommand({ values, positionals }: ParsedArgs<'prepare'>): Promise<number> {
+  if (positionals.length !== 1) throw new UsageError('prepare: name one benchmark');
+  if (!values.model) throw new UsageError('prepare: --model M names the model the agent runs on');
+  const harness = values.harness ?? 'manual';
+  if (slugPart(harness) !== harness)
+    throw new UsageError(`--harness ${harness}: use lower-case letters, digits, '.', '_' and '-'`);
+  const config = await loadConfig(values.config);
+  const [bench] = await selectBenchmarks(config, positionals);
+  const selection = {
+    benchmarks: [bench!.slug],
+    harnesses: [],
+    model: undefined,
+    variants: [],
+    attempts: undefined,
+    more: undefined,
+    rerun: [],
+    mode: 'lite' as const,
+  };
+  const { diagnostics, inventory } = await preflightBenchmark(config, selection, bench!);
+  const visible = diagnostics.filter((d) => d.code?.startsWith('visible-') || d.code?.startsWith('prompt-'));
+  if (visible.length)
+    throw new UsageError(`${bench!.manifestPath}: the visible files are not right`, visible);
+
+  const paths = statePaths(bench!.dir);
+  await hashInventory(inventory, paths.statCache, true);
+  const redactor = new Redactor([]);
+  const key = taskKey(seedWorkspace, { stateMode: bench!.manifest.state_mode, inventory, paths });
+  const seed = await seedWorkspace.run(
+    { stateMode: bench!.manifest.state_mode, inventory, paths },
+    { signal: new AbortController().signal, key, emit: () => {}, redactor },
+  );
+  const root = join(tmpdir(), 'bench-pipeline', 'manual');
+  await mkdir(root, { recursive: true });
+  const workspace = await mkdtemp(join(root, `${bench!.slug}-${modelId(harness, values.model)}-`));
+  await materializeWorkspace(seed, workspace);
+  const prepared: Prepared = {
+    benchmarkDir: resolve(bench!.dir),
+    harness,
+    model: values.model,
+    seedKey: key.key,
+    visibleInputs: inventory.files.map((f) => f.path),
+    baselineSource: inventory.baselineSource,
+    preparedAt: new Date().toISOString(),
+  };
+  await writeJsonAtomic(sidecar(workspace), prepared);
+  process.stdout.write(
+    `${workspace}\n\nOpen it in your agent (${harness}, model ${values.model}), give it the task in prompt.md, ` +
+      `and when it is done:\n  bench-pipeline collect ${workspace}\n`,
+  );
+  return 0;
+}
+
+/**
+ * `collect <workspace>`: the prepared workspace becomes the next attempt of its benchmark and
+ * model, published like any other (staging, then one rename), with the deviation recorded.
+ */
+export async function collectCommand({ values, positionals }: ParsedArgs<'collect'>): Promise<number> {
+  if (positionals.length !== 1) throw new UsageError('collect: name one workspace made by prepare');
+  const workspace = resolve(positionals[0]!);
+  const text = await readTextOrUndefined(sidecar(workspace));
+  if (text === undefined) {
+    throw new UsageError(
+      `${workspace}: not a workspace made by bench-pipeline prepare (no ${basename(sidecar(workspace))} beside it)`,
+    );
+  }
+  const prepared = JSON.parse(text) as Prepared;
+  if (prepared.collected) throw new UsageError(`${workspace}: already collected as ${prepared.collected}`);
+  const config = await loadConfig(values.config);
+  const bench = await loadBenchmark(prepared.benchmarkDir);
+  const paths = statePaths(bench.dir);
+  const redactor = new Redactor(tokenVariables(config).map((n) => process.env[n]));
+  const runId = newRunId();
+  const id = modelId(prepared.harness, prepared.model);
+  const started = prepared.preparedAt;
+
+  // The next free index, claimed like a run claims one, so a concurrent run cannot take it too.
+  const taken = (await completeAttempts(paths.attempts)).get(id) ?? new Set<number>();
+  let n = taken.size ? Math.max(...taken) + 1 : 1;
+  for (; ; n++) {
+    if (taken.has(n)) continue;
+    if ((await claimMarker(paths, await ownMarker(runId, attemptName(id, n)))) === true) break;
+  }
+  const name = attemptName(id, n);
+  const staging = join(paths.staging, `${name}.${process.pid}-${runId.slice(-4)}`);
+  try {
+    await mkdir(staging, { recursive: true });
+    // The attempt's key: what the agent was given (the seed), by which harness and model.
+    const attempt = nodeKey(
+      { name: 'manual-attempt', version: 1 },
+      { harness: prepared.harness, model: prepared.model, n },
+      { seed: prepared.seedKey },
+    );
+    const attemptKey = attempt.key;
+    const ctx = (key: TaskContext['key']): TaskContext => ({
+      signal: new AbortController().signal,
+      key,
+      emit: () => {},
+      redactor,
+    });
+    const ended = new Date().toISOString();
+    const collected = await collect.run(
+      { attemptKey, run: { workspace }, staging },
+      ctx(taskKey(collect, { attemptKey })),
+    );
+    const log: RunLog = {
+      format: RUN_LOG_FORMAT,
+      benchmark: { name: bench.slug, displayName: bench.manifest.display_name ?? bench.slug },
+      stateMode: bench.manifest.state_mode,
+      baselineSource: prepared.baselineSource,
+      model: { id, displayName: prepared.model, value: prepared.model, source: 'flag' },
+      harness: { name: prepared.harness, displayName: prepared.harness, cliVersion: 'manual', argv: [] },
+      variant: null,
+      mode: 'lite',
+      image: bench.manifest.image ?? null,
+      imageDigest: 'not-pulled (manual harness)',
+      engine: null,
+      runtime: null,
+      hostRuntimes: {},
+      attempt: n,
+      runId,
+      workspace: { path: workspace, kept: true },
+      startedAt: started,
+      endedAt: ended,
+      durationMs: Date.parse(ended) - Date.parse(started),
+      outcome: 'succeeded',
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      timeoutMs: 0,
+      visibleInputs: prepared.visibleInputs,
+      isolationDeviations: [MANUAL_DEVIATION],
+      logLimitations: [
+        'manual harness: no agent-run.log or transcript; the times are from prepare to collect',
+        ...(collected.redacted.length
+          ? [`a token was masked in workspace files: ${collected.redacted.join(', ')}`]
+          : []),
+      ],
+      summary: null,
+      key: attemptKey,
+      preimage: attempt.preimage,
+    };
+    const target = join(paths.attempts, name);
+    await writeRunLog.run(
+      { attemptKey, log, staging, target, replaceInto: undefined },
+      ctx(taskKey(writeRunLog, { attemptKey })),
+    );
+    await writeJsonAtomic(sidecar(workspace), { ...prepared, collected: target });
+    process.stdout.write(`collected ${workspace}\n  -> ${target}\n`);
+    return 0;
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    if (errnoCode(error) === 'ENOENT') throw new UsageError(`${workspace}: ${(error as Error).message}`);
+    throw error;
+  } finally {
+    await releaseMarker(paths, name);
+  }
+}
