@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { NEW_OPTIONS } from './commands/new.js';
 import { messageOf, UsageError } from './errors.js';
 
 /** Flags shared by the commands that select attempts (run, plan, graph). */
@@ -67,6 +68,10 @@ export const COMMANDS = {
       config: { type: 'string' },
     },
   },
+  new: {
+    summary: 'create a benchmark package: asks on a TTY, flags and recommended defaults otherwise',
+    options: { ...NEW_OPTIONS, config: { type: 'string' } },
+  },
   cache: {
     summary: 'cache ls | cache prune: seed templates and node records',
     options: { config: { type: 'string' }, json: { type: 'boolean' } },
@@ -90,6 +95,10 @@ usage:
   bench-pipeline prepare <benchmark> --model M [--harness NAME]   then   bench-pipeline collect <workspace>
   bench-pipeline images build [benchmark...] [--tag T] [--base IMAGE] [--clis "pkg@version ..."]
   bench-pipeline cache ls|prune [--json]
+  bench-pipeline new <slug> [--display-name N] [--task-type T] [--audience A] [--stack S]
+                 [--state-mode greenfield|brownfield] [--artifact A] [--timebox 30m]
+                 [--network registry|none|open] [--constraint C]... [--harness H]...
+                 [--opencode-model M] [--path lite|docker|both] [--image REF] [--bootstrap] [--yes]
 
 commands:
 ${Object.entries(COMMANDS)
@@ -146,6 +155,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/images.js')).imagesCommand(args as ParsedArgs<'images'>);
     case 'cache':
       return (await import('./commands/cache.js')).cacheCommand(args as ParsedArgs<'cache'>);
+    case 'new':
+      return (await import('./commands/new.js')).newCommand(args as ParsedArgs<'new'>);
   }
 }
 
