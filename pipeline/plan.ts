@@ -52,6 +52,21 @@ export interface Selection {
   digest?: string;
 }
 
+/** A whole benchmark as its manifest allows it (every allowed harness, default models), with `more` on top. */
+export function benchmarkSelection(slug: string, more: Partial<Selection> = {}): Selection {
+  return {
+    benchmarks: [slug],
+    harnesses: [],
+    model: undefined,
+    variants: [],
+    attempts: undefined,
+    more: undefined,
+    rerun: [],
+    mode: undefined,
+    ...more,
+  };
+}
+
 export type NodeState = 'done' | 'missing' | 'stale' | 'failed';
 
 export interface NodeStatus {

@@ -4,7 +4,7 @@ import { join, normalize, relative } from 'node:path';
 import type { ResolvedConfig } from './config.js';
 import { type Diagnostic, UsageError } from './errors.js';
 import { type Benchmark, loadBenchmark } from './manifest.js';
-import { preflightBenchmark } from './plan.js';
+import { benchmarkSelection, preflightBenchmark } from './plan.js';
 import { BASELINE_DIR } from './visible-files.js';
 
 export type Severity = 'error' | 'warning';
@@ -63,17 +63,7 @@ export async function validateBenchmark(config: ResolvedConfig, dir: string): Pr
       : [{ location: { file: join(dir, 'runner.yaml') }, message: error.message, code: 'manifest-missing' }];
     return found.map((d) => ({ ...d, code: d.code ?? 'manifest-schema', severity: 'error' }));
   }
-  const selection = {
-    benchmarks: [bench.slug],
-    harnesses: [],
-    model: undefined,
-    variants: [],
-    attempts: undefined,
-    more: undefined,
-    rerun: [],
-    mode: undefined,
-  };
-  const { diagnostics } = await preflightBenchmark(config, selection, bench);
+  const { diagnostics } = await preflightBenchmark(config, benchmarkSelection(bench.slug), bench);
   const findings: Finding[] = diagnostics.map((d) => ({
     ...d,
     code: d.code ?? 'preflight',

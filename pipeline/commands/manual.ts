@@ -13,7 +13,7 @@ import { readTextOrUndefined, writeJsonAtomic } from '../fs-atomic.js';
 import { nodeKey } from '../keys.js';
 import { loadBenchmark } from '../manifest.js';
 import { claimMarker, ownMarker, releaseMarker } from '../markers.js';
-import { preflightBenchmark } from '../plan.js';
+import { benchmarkSelection, preflightBenchmark } from '../plan.js';
 import { Redactor } from '../redact.js';
 import { newRunId, tokenVariables } from '../run.js';
 import type { RunLog } from '../run-log.js';
@@ -51,16 +51,7 @@ export async function prepareCommand({ values, positionals }: ParsedArgs<'prepar
     throw new UsageError(`--harness ${harness}: use lower-case letters, digits, '.', '_' and '-'`);
   const config = await loadConfig(values.config);
   const [bench] = await selectBenchmarks(config, positionals);
-  const selection = {
-    benchmarks: [bench!.slug],
-    harnesses: [],
-    model: undefined,
-    variants: [],
-    attempts: undefined,
-    more: undefined,
-    rerun: [],
-    mode: 'lite' as const,
-  };
+  const selection = benchmarkSelection(bench!.slug, { mode: 'lite' });
   const { diagnostics, inventory } = await preflightBenchmark(config, selection, bench!);
   const visible = diagnostics.filter((d) => d.code?.startsWith('visible-') || d.code?.startsWith('prompt-'));
   if (visible.length)

@@ -4,7 +4,7 @@ import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { connectEngine, engineAddress, inspectImage, pullImage } from '../docker.js';
 import { InfraError, messageOf, UsageError } from '../errors.js';
-import { buildPlan, type Selection } from '../plan.js';
+import { benchmarkSelection, buildPlan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
 import type { RunLog } from '../run-log.js';
 import { runReported } from './run.js';
@@ -35,14 +35,8 @@ export async function rerunCommand({ values, positionals }: ParsedArgs<'rerun'>)
     );
   }
 
-  const selection: Selection = {
-    benchmarks: [slug],
-    harnesses: [],
-    model: undefined,
-    variants: [],
-    attempts: undefined,
+  const selection = benchmarkSelection(slug, {
     more: 1,
-    rerun: [],
     mode: log.mode,
     lines: [
       {
@@ -53,7 +47,7 @@ export async function rerunCommand({ values, positionals }: ParsedArgs<'rerun'>)
       },
     ],
     digest: log.mode === 'docker' ? log.imageDigest : undefined,
-  };
+  });
   const plan = await buildPlan(config, selection, { persist: false, probe: new VersionProbe() });
   const was = plan.benchmarks[0]?.lines[0]?.attempts.find((a) => a.ref.n === log.attempt);
   if (was?.status.state === 'stale' && !values['allow-changed-inputs']) {
