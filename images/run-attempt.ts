@@ -12,9 +12,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_WRAPPER_PROMPT, OPTIONS_ENV, PROMPT_ENV } from '../tasks/harnesses/adapter.js';
+import { DEFAULT_WRAPPER_PROMPT, OPTIONS_ENV, PROMPT_ENV, prepareHome } from '../tasks/harnesses/adapter.js';
 import { BUILT_IN_HARNESSES, harnessAdapter } from '../tasks/harnesses/registry.js';
 import { LINGER_MS, lineFeeder } from '../tasks/harnesses/transcript.js';
 
@@ -54,13 +54,7 @@ if (!existsSync(join(WORKSPACE, 'prompt.md'))) fail(3, `${WORKSPACE}/prompt.md i
 
 // A fresh home per attempt (the container is per attempt too): no CLI state from anywhere else.
 const home = mkdtempSync('/tmp/run-attempt-home-');
-const setup = adapter.setup?.({ home, model, root: process.getuid?.() === 0 }) ?? { env: {}, files: {} };
-for (const [path, content] of Object.entries(setup.files)) {
-  mkdirSync(dirname(join(home, path)), { recursive: true });
-  writeFileSync(join(home, path), content);
-}
-mkdirSync(join(home, 'tmp'), { recursive: true });
-const env: NodeJS.ProcessEnv = { ...process.env, ...setup.env };
+const env: NodeJS.ProcessEnv = { ...process.env, ...prepareHome(adapter, home, model) };
 delete env[PROMPT_ENV];
 delete env[OPTIONS_ENV];
 const token = adapter.tokenEnv ? process.env[adapter.tokenEnv] : undefined;

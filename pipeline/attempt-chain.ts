@@ -2,7 +2,13 @@ import { appendFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Collected, collect } from '../tasks/collect.js';
-import { type ContainerInput, type HarnessRun, type RuntimeMount, runHarness } from '../tasks/run-harness.js';
+import {
+  type ContainerInput,
+  type HarnessRun,
+  homeOf,
+  type RuntimeMount,
+  runHarness,
+} from '../tasks/run-harness.js';
 import type { SeedOutput } from '../tasks/seed-workspace.js';
 import { writeRunLog } from '../tasks/write-run-log.js';
 import { attemptName, completeAttempts, readRunLog } from './attempts.js';
@@ -273,7 +279,7 @@ export class AttemptChain {
     await releaseMarker(this.bp.paths, ref.name);
     this.#marker = undefined;
     if (this.rc.clean) {
-      for (const dir of [run.workspace, `${run.workspace}.home`])
+      for (const dir of [run.workspace, homeOf(run.workspace)])
         await rm(dir, { recursive: true, force: true });
     }
     await this.#journal({

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
@@ -22,7 +22,7 @@ import type { AttemptRef, Outcome } from '../pipeline/events.js';
 import { sha256 } from '../pipeline/keys.js';
 import { processStart } from '../pipeline/markers.js';
 import { CancelledError, type TaskContext, type TaskDefinition, throwIfAborted } from '../pipeline/task.js';
-import { type HarnessAdapter, OPTIONS_ENV, PROMPT_ENV } from './harnesses/adapter.js';
+import { type HarnessAdapter, OPTIONS_ENV, PROMPT_ENV, prepareHome } from './harnesses/adapter.js';
 import {
   LINGER_MS,
   lineFeeder,
@@ -193,9 +193,9 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
     if (ctx.signal.aborted) throw new CancelledError();
     // The CLI's own state (sessions, databases) may hold the token: masked where it lies.
     if (!input.container && adapter.setup) {
-      for (const e of await listTree(`${workspace}.home`).catch(() => [])) {
+      for (const e of await listTree(homeOf(workspace)).catch(() => [])) {
         if (e.type === 'file')
-          await ctx.redactor.scrubFile(join(`${workspace}.home`, e.path)).catch(() => false);
+          await ctx.redactor.scrubFile(join(homeOf(workspace), e.path)).catch(() => false);
       }
     }
 
@@ -263,19 +263,16 @@ function deadline(timeoutMs: number, signal: AbortSignal, stop: () => void) {
 }
 
 /**
- * lite: the CLI's own configuration and state directory for this attempt, beside its workspace
- * (never inside it: it is not the agent's work). Returns the environment that points the CLI there.
+ * lite: the CLI's own configuration and state directory of an attempt, beside its workspace
+ * (never inside it: it is not the agent's work); removed with the workspace by --clean.
  */
-async function attemptHome(adapter: HarnessAdapter, home: string, model: string | undefined) {
-  if (!adapter.setup) return {};
-  const { env, files } = adapter.setup({ home, model, root: process.getuid?.() === 0 });
-  await mkdir(join(home, 'tmp'), { recursive: true });
-  for (const [path, content] of Object.entries(files)) {
-    await mkdir(dirname(join(home, path)), { recursive: true });
-    await writeFile(join(home, path), content, { flag: 'wx' });
-  }
-  return env;
-}
+export const homeOf = (workspace: string) => `${workspace}.home`;
+
+/** Extra arguments of a harness invocation: the harness's from config, then the variant's. */
+const harnessArgs = (input: RunHarnessRunInput) => [
+  ...(input.adapter.config.args ?? []),
+  ...(input.variant?.config.args ?? []),
+];
 
 /** Parses a CLI's event stream into `reader`; emits 'final' once its final event has passed. */
 function eventLines(reader: TranscriptReader): Writable {
@@ -314,13 +311,12 @@ async function runOnHost(
   finished: AbortSignal,
 ): Promise<Ran> {
   const { adapter } = input;
-  const args = [...(adapter.config.args ?? []), ...(input.variant?.config.args ?? [])];
-  const argv = adapter.argv({ model: input.model, prompt: input.wrapperPrompt, args });
+  const argv = adapter.argv({ model: input.model, prompt: input.wrapperPrompt, args: harnessArgs(input) });
   const [program, ...rest] = argv as [string, ...string[]];
   const child = spawn(program, rest, {
     cwd: workspace,
     // PWD too: a CLI that trusts it over its real cwd would work in the invoking directory.
-    env: { ...input.env, ...(await attemptHome(adapter, `${workspace}.home`, input.model)), PWD: workspace },
+    env: { ...input.env, ...prepareHome(adapter, homeOf(workspace), input.model), PWD: workspace },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -390,10 +386,9 @@ async function runInContainer(
   const { attempt, model } = input;
   const cmd = ['--harness', input.adapter.name, ...(model ? ['--model', model] : [])];
   const { baseUrl, tokenEnv } = input.adapter.config;
-  const args = [...(input.adapter.config.args ?? []), ...(input.variant?.config.args ?? [])];
   const env: Record<string, string> = {
     [PROMPT_ENV]: input.wrapperPrompt,
-    [OPTIONS_ENV]: JSON.stringify({ baseUrl, tokenEnv, args }),
+    [OPTIONS_ENV]: JSON.stringify({ baseUrl, tokenEnv, args: harnessArgs(input) }),
   };
   for (const [k, v] of Object.entries(input.env)) if (v !== undefined) env[k] = v;
   const name = `bench-pipeline-${attempt.benchmark}-${attempt.name}-${randomBytes(4).toString('hex')}`

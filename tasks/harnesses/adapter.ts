@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { HarnessConfig } from '../../pipeline/config.js';
 import type { TranscriptReader } from './transcript.js';
 
@@ -48,6 +50,26 @@ export interface SetupInput {
   model: string | undefined;
   /** Running as root (claude then needs IS_SANDBOX=1 to bypass permissions). */
   root: boolean;
+}
+
+/**
+ * Makes `home` the CLI's configuration and state directory for one attempt (the files of its
+ * `setup`, and a TMPDIR), and returns the environment that points the CLI there. Used on the host
+ * in lite mode and by run-attempt in the container.
+ */
+export function prepareHome(
+  adapter: HarnessAdapter,
+  home: string,
+  model: string | undefined,
+): Record<string, string> {
+  if (!adapter.setup) return {};
+  const { env, files } = adapter.setup({ home, model, root: process.getuid?.() === 0 });
+  mkdirSync(join(home, 'tmp'), { recursive: true });
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(home, path)), { recursive: true });
+    writeFileSync(join(home, path), content, { flag: 'wx' });
+  }
+  return env;
 }
 
 /** HOME, XDG and TMPDIR inside `home`: a CLI finds no configuration, state or cache of anyone else's. */
