@@ -23,6 +23,24 @@ export async function listBenchmarks(config: ResolvedConfig): Promise<string[]> 
 }
 
 /**
+ * The slugs of the named benchmarks (`x`, `benchmarks/x` or `benchmarks/x/`), or of every one when
+ * none is named; an unknown name is a usage error. Nothing is loaded: a broken package still counts.
+ */
+export async function namedOrAllBenchmarks(
+  config: ResolvedConfig,
+  named: readonly string[],
+): Promise<string[]> {
+  const available = await listBenchmarks(config);
+  if (!named.length) return available;
+  const slugs = named.map((p) => p.replace(/\/+$/, '').split('/').pop() ?? p);
+  const unknown = slugs.filter((s) => !available.includes(s));
+  if (unknown.length) {
+    throw new UsageError(`no benchmark ${unknown.join(', ')}; available: ${available.join(', ') || 'none'}`);
+  }
+  return slugs;
+}
+
+/**
  * Resolves the benchmarks named on the command line. With none named and exactly one present,
  * that one; with several, a usage error that lists them.
  */

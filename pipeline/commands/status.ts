@@ -3,10 +3,10 @@ import { relative } from 'node:path';
 import type { TranscriptSummary } from '../../tasks/harnesses/transcript.js';
 import { type AttemptRecord, AttemptRecords } from '../attempt-records.js';
 import { attemptName, completeAttempts } from '../attempts.js';
-import { listBenchmarks } from '../benchmarks.js';
+import { namedOrAllBenchmarks } from '../benchmarks.js';
 import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
-import { messageOf, UsageError } from '../errors.js';
+import { messageOf } from '../errors.js';
 import { isMarkerAlive, readMarkers } from '../markers.js';
 import { buildPlan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
@@ -138,14 +138,7 @@ export function summaryLine(s: TranscriptSummary): string {
 export async function statusCommand({ values, positionals }: ParsedArgs<'status'>): Promise<number> {
   const config = await loadConfig(values.config);
   const probe = await new VersionProbe().load();
-  const slugs = positionals.length
-    ? positionals.map((p) => p.replace(/\/+$/, '').split('/').pop() ?? p)
-    : await listBenchmarks(config);
-  const available = await listBenchmarks(config);
-  const unknown = slugs.filter((s) => !available.includes(s));
-  if (unknown.length) {
-    throw new UsageError(`no benchmark ${unknown.join(', ')}; available: ${available.join(', ') || 'none'}`);
-  }
+  const slugs = await namedOrAllBenchmarks(config, positionals);
   const statuses = [];
   for (const slug of slugs) statuses.push(await benchmarkStatus(slug, config, probe));
   if (values.json) {

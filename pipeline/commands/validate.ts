@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { listBenchmarks } from '../benchmarks.js';
+import { namedOrAllBenchmarks } from '../benchmarks.js';
 import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
-import { formatDiagnostic, UsageError } from '../errors.js';
+import { formatDiagnostic } from '../errors.js';
 import { type Finding, validateBenchmark } from '../validate.js';
 
 /**
@@ -11,14 +11,7 @@ import { type Finding, validateBenchmark } from '../validate.js';
  */
 export async function validateCommand({ values, positionals }: ParsedArgs<'validate'>): Promise<number> {
   const config = await loadConfig(values.config);
-  const available = await listBenchmarks(config);
-  const slugs = positionals.length
-    ? positionals.map((p) => p.replace(/\/+$/, '').split('/').pop() ?? p)
-    : available;
-  const unknown = slugs.filter((s) => !available.includes(s));
-  if (unknown.length) {
-    throw new UsageError(`no benchmark ${unknown.join(', ')}; available: ${available.join(', ') || 'none'}`);
-  }
+  const slugs = await namedOrAllBenchmarks(config, positionals);
   const results: { benchmark: string; findings: Finding[] }[] = [];
   for (const slug of slugs) {
     results.push({
