@@ -74,3 +74,25 @@ export function errnoCode(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * A file system error (`ENOSPC`, `EIO`, ...) as an infrastructure failure that names `path`: a
+ * failed write says only "ENOSPC: no space left on device, write", not where. Anything else is
+ * returned as it is.
+ */
+export function ioError(error: unknown, path: string): unknown {
+  const code = errnoCode(error);
+  if (error instanceof InfraError || !code || !/^E[A-Z]+$/.test(code)) return error;
+  const message = messageOf(error);
+  const named = message.includes(path) ? message : `${path}: ${message}`;
+  return new InfraError(named, { reason: 'io', message: named });
+}
+
+/** Runs `work`; a file system error it throws names `path` (see ioError). */
+export async function atPath<T>(path: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw ioError(error, path);
+  }
+}

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -17,11 +16,12 @@ import {
   ownerLabel,
   removeContainer,
 } from '../pipeline/docker.js';
-import { InfraError } from '../pipeline/errors.js';
+import { atPath, InfraError } from '../pipeline/errors.js';
 import type { AttemptRef, Outcome } from '../pipeline/events.js';
 import { sha256 } from '../pipeline/keys.js';
 import { processStart } from '../pipeline/markers.js';
 import { CancelledError, type TaskContext, type TaskDefinition, throwIfAborted } from '../pipeline/task.js';
+import { HarnessOutput } from './harness-output.js';
 import { type HarnessAdapter, OPTIONS_ENV, PROMPT_ENV, prepareHome } from './harnesses/adapter.js';
 import {
   LINGER_MS,
@@ -33,8 +33,8 @@ import { materializeWorkspace, type SeedOutput } from './seed-workspace.js';
 
 /** After SIGTERM, how long a harness gets to exit before its process group is killed. */
 const KILL_GRACE_MS = 5_000;
-/** How many bytes of stderr are kept to explain a failure. */
-const STDERR_TAIL = 2_000;
+/** How long the output of an exited harness may take to arrive. */
+const DRAIN_MS = 2_000;
 
 export interface RunHarnessInput {
   attempt: AttemptRef;
@@ -115,7 +115,7 @@ export const TRANSCRIPT = 'transcript.jsonl';
 /**
  * Runs one harness one-shot in a fresh copy of the seed: cwd = the workspace, stdin closed, its
  * own process group (so a timeout or cancellation kills everything it started), stdout and stderr
- * streamed through the redactor into agent-run.log as they come.
+ * streamed through the redactor into agent-run.log as they come (see HarnessOutput).
  */
 export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessRunInput> = {
   name: 'run-harness',
@@ -147,49 +147,32 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
     const { adapter, attempt } = input;
     await mkdir(input.workspaceRoot, { recursive: true });
     const workspace = await mkdtemp(join(input.workspaceRoot, `${attempt.benchmark}-${attempt.name}-`));
-    await materializeWorkspace(input.seed, workspace);
-    await mkdir(input.staging, { recursive: true });
-    const log = createWriteStream(join(input.staging, AGENT_LOG), { flags: 'wx' });
-    await new Promise((resolve, reject) => log.once('open', resolve).once('error', reject));
-
-    // Both streams go through their own redactor into the one log, as they arrive; stdout, the
-    // CLI's event stream, also into the transcript, read as it comes to see its final event.
+    await atPath(workspace, () => materializeWorkspace(input.seed, workspace));
+    await atPath(input.staging, () => mkdir(input.staging, { recursive: true }));
+    // stdout, the CLI's event stream, is also read as it comes to see its final event.
     const reader = adapter.transcript?.();
-    const transcript = reader && createWriteStream(join(input.staging, TRANSCRIPT), { flags: 'wx' });
     const finished = new AbortController();
-    let stderrTail = '';
-    const redacted = (stream: 'stdout' | 'stderr') => {
-      const out = ctx.redactor.stream();
-      out.pipe(log, { end: false });
-      if (stream === 'stderr')
-        out.on('data', (chunk: Buffer) => {
-          stderrTail = (stderrTail + chunk.toString()).slice(-STDERR_TAIL);
-        });
-      if (stream === 'stdout' && reader && transcript) {
-        out.pipe(transcript);
-        out.pipe(eventLines(reader)).once('final', () => {
-          setTimeout(() => finished.abort(), LINGER_MS).unref();
-        });
-      }
-      return out;
-    };
+    const events = reader && eventLines(reader);
+    events?.once('final', () => {
+      setTimeout(() => finished.abort(), LINGER_MS).unref();
+    });
+    const output = await HarnessOutput.open(
+      ctx.redactor,
+      { log: join(input.staging, AGENT_LOG), transcript: reader && join(input.staging, TRANSCRIPT) },
+      events,
+    );
+    // A failed write of the output stops the harness as a timeout would; the attempt is then an error.
+    const stop = AbortSignal.any([finished.signal, output.failed]);
     const started = Date.now();
     let ran: Ran;
     try {
       ran = input.container
-        ? await runInContainer(
-            input,
-            input.container,
-            workspace,
-            redacted('stdout'),
-            redacted('stderr'),
-            ctx,
-            finished.signal,
-          )
-        : await runOnHost(input, workspace, redacted('stdout'), redacted('stderr'), ctx, finished.signal);
+        ? await runInContainer(input, input.container, workspace, output, ctx, stop)
+        : await runOnHost(input, workspace, output, ctx, stop);
     } finally {
-      await Promise.all([log, transcript].map((s) => s && new Promise<void>((resolve) => s.end(resolve))));
+      await output.close();
     }
+    if (output.failure) throw output.failure;
     if (ctx.signal.aborted) throw new CancelledError();
     // The CLI's own state (sessions, databases) may hold the token: masked where it lies.
     if (!input.container && adapter.setup) {
@@ -225,7 +208,7 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
       durationMs: ended - started,
       workspace,
       argv: ran.argv.map((a) => ctx.redactor.redact(a)),
-      stderrTail: ctx.redactor.redact(stderrTail),
+      stderrTail: output.stderrTail,
       logLimitations,
       summary,
     };
@@ -290,9 +273,17 @@ function eventLines(reader: TranscriptReader): Writable {
   });
 }
 
-/** Waits for streams to end, but not forever: a process that escaped could hold them open. */
+/**
+ * Waits for streams to end, but not forever: a process that escaped could hold them open. The
+ * timer keeps the process alive while it waits: nothing else may (the streams could be stalled),
+ * and an empty event loop would end the invocation mid-attempt, with exit code 0.
+ */
 async function drain(streams: Promise<unknown>, limitations: string[], cut: () => void): Promise<void> {
-  const drained = await Promise.race([streams.then(() => true), sleep(2_000).then(() => false)]);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), DRAIN_MS);
+  });
+  const drained = await Promise.race([streams.then(() => true), timeout]).finally(() => clearTimeout(timer));
   if (!drained) {
     cut();
     limitations.push(
@@ -305,10 +296,9 @@ async function drain(streams: Promise<unknown>, limitations: string[], cut: () =
 async function runOnHost(
   input: RunHarnessRunInput,
   workspace: string,
-  stdout: NodeJS.WritableStream,
-  stderr: NodeJS.WritableStream,
+  output: HarnessOutput,
   ctx: TaskContext,
-  finished: AbortSignal,
+  stopped: AbortSignal,
 ): Promise<Ran> {
   const { adapter } = input;
   const argv = adapter.argv({ model: input.model, prompt: input.wrapperPrompt, args: harnessArgs(input) });
@@ -348,12 +338,13 @@ async function runOnHost(
     killGroup('SIGTERM');
     escalation ??= setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
   };
-  const limit = deadline(input.timeoutMs, AbortSignal.any([ctx.signal, finished]), stop);
-  const copy = (from: NodeJS.ReadableStream, to: NodeJS.WritableStream) =>
-    new Promise<void>((resolve, reject) => {
-      from.pipe(to).once('end', resolve).once('error', reject);
-    });
-  const streams = Promise.all([copy(child.stdout, stdout), copy(child.stderr, stderr)]);
+  const limit = deadline(input.timeoutMs, AbortSignal.any([ctx.signal, stopped]), stop);
+  // Ended by HarnessOutput.close, once both are done: they share agent-run.log.
+  const copy = (from: Readable, to: Writable) => {
+    from.pipe(to, { end: false });
+    return new Promise<void>((resolve) => from.once('close', resolve));
+  };
+  const streams = Promise.all([copy(child.stdout, output.stdout), copy(child.stderr, output.stderr)]);
   await input.onSpawn({ pid, start: await processStart(pid) }, workspace);
   const [exitCode, signal] = await exited;
   limit.clear();
@@ -378,10 +369,9 @@ async function runInContainer(
   input: RunHarnessRunInput,
   c: ContainerInput,
   workspace: string,
-  stdout: NodeJS.WritableStream,
-  stderr: NodeJS.WritableStream,
+  output: HarnessOutput,
   ctx: TaskContext,
-  finished: AbortSignal,
+  stopped: AbortSignal,
 ): Promise<Ran> {
   const { attempt, model } = input;
   const cmd = ['--harness', input.adapter.name, ...(model ? ['--model', model] : [])];
@@ -414,25 +404,21 @@ async function runInContainer(
   const logLimitations: string[] = [];
   try {
     if (c.engine.remote) await sendWorkspace(container, workspace);
-    const attached = await attachOutput(c.engine, container, stdout as Writable, stderr as Writable);
+    const attached = await attachOutput(c.engine, container, output.stdout, output.stderr);
     const ended = new Promise<void>((resolve) => {
       attached.once('end', resolve);
       attached.once('close', resolve);
     });
     await container.start();
     await input.onSpawn({ containerId: container.id }, workspace);
-    const limit = deadline(input.timeoutMs, AbortSignal.any([ctx.signal, finished]), () => {
+    const limit = deadline(input.timeoutMs, AbortSignal.any([ctx.signal, stopped]), () => {
       container.kill().catch(() => {});
     });
     // Asked after start: 'not-running' answers at once, with the exit code, if it already ended.
     const waited = container.wait({ condition: 'not-running' });
     const status = (await waited.finally(() => limit.clear())) as { StatusCode: number };
+    // demuxStream writes into the output but never ends it: HarnessOutput.close does, after this.
     await drain(ended, logLimitations, () => (attached as unknown as { destroy?: () => void }).destroy?.());
-    // demuxStream writes into the redacting streams but never ends them: end them, so they flush.
-    const flushed = Promise.all([stdout, stderr].map((s) => new Promise((r) => s.once('end', r))));
-    stdout.end();
-    stderr.end();
-    await drain(flushed, logLimitations, () => {});
     if (c.engine.remote && !ctx.signal.aborted) await fetchWorkspace(container, workspace);
     const exitCode = limit.timedOut ? null : status.StatusCode;
     const signal = limit.timedOut || ctx.signal.aborted ? 'SIGKILL' : null;
@@ -465,10 +451,6 @@ async function fetchWorkspace(container: Docker.Container, workspace: string): P
   await rm(workspace, { recursive: true, force: true });
   await mkdir(workspace);
   await pipeline(archive, x({ cwd: workspace, strip: 1 }) as unknown as NodeJS.WritableStream);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** Explains an exit for people; 137 is the usual sign of the out-of-memory killer. */

@@ -5,6 +5,17 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { benchmarkFiles, isRunning, makeRig, type Rig, waitFor } from './helpers/rig.js';
 
+/** A real tmpfs of `size`, unmounted when the test ends. */
+async function tmpfs(size: string): Promise<string> {
+  const mount = await mkdtemp(join(tmpdir(), 'bp-full-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mount]);
+  onTestFinished(async () => {
+    execFileSync('umount', ['-l', mount]);
+    await rm(mount, { recursive: true, force: true });
+  });
+  return mount;
+}
+
 const attemptDirs = async (rig: Rig) =>
   (await rig.ls('benchmarks/b/eval-attempts')).filter((n) => n.includes('-attempt-'));
 
@@ -132,13 +143,7 @@ describe('crash safety', () => {
 
   it('a full disk fails the attempt cleanly: reported, nothing half-written, retried later', async () => {
     // A real full disk: the project lives on a 2 MB tmpfs; the harness writes 4 MB into its workspace.
-    const mount = await mkdtemp(join(tmpdir(), 'bp-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mount]);
-    onTestFinished(async () => {
-      execFileSync('umount', ['-l', mount]);
-      await rm(mount, { recursive: true, force: true });
-    });
-    const rig = await makeRig(benchmarkFiles('b'), mount);
+    const rig = await makeRig(benchmarkFiles('b'), await tmpfs('2m'));
     const full = await rig.cli(['run', '--harness', 't', '--attempts', '2'], { BIG_FILE_MB: '4' });
     expect(full.code).toBe(1);
     expect(full.stdout).toContain('ENOSPC: no space left on device');
@@ -154,5 +159,46 @@ describe('crash safety', () => {
     expect(retry.code, retry.stdout).toBe(0);
     expect(await attemptDirs(rig)).toEqual(['t-default-attempt-1', 't-default-attempt-2']);
     await expectOnlyWholeAttempts(rig);
+  });
+
+  // The harness prints 30 MB onto a 20 MB filesystem: agent-run.log, written as it comes, hits
+  // ENOSPC. The harness must be stopped, not left blocked on a pipe no one reads any more.
+  it.each([
+    ['without a timeout', [], false],
+    ['with --timeout', ['--timeout', '5s'], false],
+    ['with TMPDIR on the full filesystem too', [], true],
+  ] as const)('a full disk under agent-run.log %s ends the attempt as an io error', async (_, extra, tmp) => {
+    const rig = await makeRig(benchmarkFiles('b'), await tmpfs('20m'));
+    const env = tmp ? { TMPDIR: join(rig.dir, 'tmp') } : {};
+    await rig.write({ 'tmp/.keep': '' });
+    const started = Date.now();
+    const { child, done } = rig.spawnCli(['run', '--harness', 't', '--attempts', '1', ...extra], {
+      ...env,
+      STDOUT_MB: '30',
+    });
+    // A hang is the defect: give it far less than any timeout would.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 40_000);
+    const full = await done.finally(() => clearTimeout(guard));
+    expect(full.signal, 'the run hung').toBeNull();
+    expect(full.code, full.stdout + full.stderr).toBe(1);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(full.stdout).toMatch(
+      /error {2}b\/t-default-attempt-1 {2}file system error: .*agent-run\.log.*ENOSPC: no space left on device/,
+    );
+    expect(full.stdout).toContain(
+      '0 completed (0 succeeded, 0 failed, 0 timed out), 0 already done, 1 not completed',
+    );
+    // The harness was stopped.
+    for (const pid of await harnessPids(rig)) expect(await isRunning(pid)).toBe(false);
+    expect(await attemptDirs(rig)).toEqual([]);
+    expect(await rig.ls('benchmarks/b/.pipeline/staging')).toEqual([]);
+    expect(await rig.ls('benchmarks/b/.pipeline/running')).toEqual([]);
+
+    const retry = await rig.cli(['run', '--harness', 't', '--attempts', '1'], env);
+    expect(retry.code, retry.stdout + retry.stderr).toBe(0);
+    expect(await attemptDirs(rig)).toEqual(['t-default-attempt-1']);
+    await expectOnlyWholeAttempts(rig);
+    expect(await rig.ls('benchmarks/b/.pipeline/staging')).toEqual([]);
+    expect(await rig.ls('benchmarks/b/.pipeline/running')).toEqual([]);
   });
 });
