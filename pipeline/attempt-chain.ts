@@ -12,6 +12,7 @@ import {
 import type { SeedOutput } from '../tasks/seed-workspace.js';
 import { writeRunLog } from '../tasks/write-run-log.js';
 import { attemptName, completeAttempts, readRunLog } from './attempts.js';
+import { atPath, messageOf } from './errors.js';
 import type { AttemptRef, EventSink, Failure } from './events.js';
 import { exists } from './fs-atomic.js';
 import type { NodeKey } from './keys.js';
@@ -252,9 +253,9 @@ export class AttemptChain {
   async #collect(signal: AbortSignal): Promise<boolean> {
     if (this.#skipped) return true;
     const key = taskKey(collect, { attemptKey: this.#key!.key });
-    this.#collected = await collect.run(
-      { attemptKey: this.#key!.key, run: this.#run!, staging: this.#staging! },
-      this.#ctx(signal, key),
+    const staging = this.#staging!;
+    this.#collected = await atPath(staging, () =>
+      collect.run({ attemptKey: this.#key!.key, run: this.#run!, staging }, this.#ctx(signal, key)),
     );
     return false;
   }
@@ -265,15 +266,18 @@ export class AttemptChain {
     const run = this.#run!;
     const log = this.#runLog(run, this.#collected!);
     const key = taskKey(writeRunLog, { attemptKey: this.#key!.key });
-    const published = await writeRunLog.run(
-      {
-        attemptKey: this.#key!.key,
-        log,
-        staging: this.#staging!,
-        target: join(this.bp.paths.attempts, ref.name),
-        replaceInto: this.planned?.action === 'replace' ? this.bp.paths.replaced : undefined,
-      },
-      this.#ctx(signal, key),
+    const staging = this.#staging!;
+    const published = await atPath(staging, () =>
+      writeRunLog.run(
+        {
+          attemptKey: this.#key!.key,
+          log,
+          staging,
+          target: join(this.bp.paths.attempts, ref.name),
+          replaceInto: this.planned?.action === 'replace' ? this.bp.paths.replaced : undefined,
+        },
+        this.#ctx(signal, key),
+      ),
     );
     await this.bp.records.note(ref.name, log);
     await releaseMarker(this.bp.paths, ref.name);
@@ -282,13 +286,14 @@ export class AttemptChain {
       for (const dir of [run.workspace, homeOf(run.workspace)])
         await rm(dir, { recursive: true, force: true });
     }
+    // Published: the attempt is complete whether or not the journal takes its end.
     await this.#journal({
       event: 'end',
       attempt: ref.name,
       runId: this.rc.runId,
       outcome: run.outcome,
       exitCode: run.exitCode,
-    });
+    }).catch((error: unknown) => this.#warn(error));
     this.rc.emit({
       type: 'attempt-end',
       result: {
@@ -362,27 +367,39 @@ export class AttemptChain {
 
   /**
    * Leaves no trace of an attempt that did not complete: no staging, no marker. Called for the
-   * failed node and again for each dependent it stopped; the attempt is reported once.
+   * failed node and again for each dependent it stopped; the attempt is reported once, whatever
+   * of the cleanup fails (on a full disk the journal cannot take the error: that is a warning).
    */
   async #abandon(failure: Failure): Promise<void> {
     if (this.#abandoned) return;
     this.#abandoned = true;
-    if (this.#staging) await rm(this.#staging, { recursive: true, force: true });
-    if (this.#marker) {
-      await releaseMarker(this.bp.paths, this.#marker.attempt);
-      this.#marker = undefined;
-    }
     const attempt = this.ref ?? this.planned?.ref;
-    if (!attempt) return;
-    if (failure.reason !== 'dependency-failed') {
-      await this.#journal({ event: 'error', attempt: attempt.name, runId: this.rc.runId, failure });
+    try {
+      if (this.#staging) await rm(this.#staging, { recursive: true, force: true });
+      if (this.#marker) {
+        await releaseMarker(this.bp.paths, this.#marker.attempt);
+        this.#marker = undefined;
+      }
+      if (attempt && failure.reason !== 'dependency-failed') {
+        await this.#journal({ event: 'error', attempt: attempt.name, runId: this.rc.runId, failure }).catch(
+          (error: unknown) => this.#warn(error),
+        );
+      }
+    } finally {
+      if (attempt) this.rc.emit({ type: 'attempt-error', attempt, failure });
     }
-    this.rc.emit({ type: 'attempt-error', attempt, failure });
+  }
+
+  #warn(error: unknown): void {
+    this.rc.emit({ type: 'warning', message: `could not append to the journal: ${messageOf(error)}` });
   }
 
   async #journal(entry: Record<string, unknown>): Promise<void> {
-    await mkdir(this.bp.paths.root, { recursive: true });
+    const path = this.bp.paths.journal;
     const line = this.rc.redactor.redact(JSON.stringify({ at: new Date().toISOString(), ...entry }));
-    await appendFile(this.bp.paths.journal, `${line}\n`);
+    await atPath(path, async () => {
+      await mkdir(this.bp.paths.root, { recursive: true });
+      await appendFile(path, `${line}\n`);
+    });
   }
 }
