@@ -2,16 +2,17 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { parseTimeout } from './duration.js';
 import { type Diagnostic, UsageError } from './errors.js';
 import { formatFieldPath } from './yaml-source.js';
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 const envMap = z.record(envName, z.string());
-const duration = z.union([
-  z.number().positive(),
-  z.string().refine((s) => parseDuration(s) !== undefined, 'must be a duration such as 90s, 30m or 1h'),
-]);
+/** A harness timeout: a duration such as `30m`, or seconds; one a timer can hold (see parseTimeout). */
+const timeout = z.union([z.number(), z.string()]).superRefine((value, ctx) => {
+  const parsed = parseTimeout(value);
+  if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
+});
 
 /**
  * A harness entry. With `command` it declares a custom command harness; without, it overrides
@@ -85,8 +86,8 @@ export const configSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(256).optional(),
   /** Overrides the mode implied by runner.yaml (docker when it names an image, lite otherwise). */
   mode: z.enum(['docker', 'lite']).optional(),
-  /** Per-attempt harness timeout: `30m`, `90s`, or seconds. */
-  timeout: duration.default('30m'),
+  /** Per-attempt harness timeout: `30m`, `90s`, or seconds; at most 596h 31m (what a timer holds). */
+  timeout: timeout.default('30m'),
   /** The instruction given to every harness; see DEFAULT_WRAPPER_PROMPT. */
   wrapperPrompt: z.string().min(1).optional(),
   docker: dockerSchema.default({}),
@@ -115,6 +116,13 @@ export interface ResolvedConfig extends Omit<z.output<typeof configSchema>, 'tim
   benchmarksDir: string;
   concurrency: number;
   timeoutMs: number;
+}
+
+/** The milliseconds of a timeout the schema has checked. */
+function timeoutMs(value: string | number): number {
+  const parsed = parseTimeout(value);
+  if ('problem' in parsed) throw new Error(`unchecked timeout ${value}: ${parsed.problem}`);
+  return parsed.ms;
 }
 
 /** Typed identity for `bench.config.ts`: `export default defineConfig({...})`. */
@@ -157,7 +165,7 @@ export function resolveConfig(raw: unknown, file: string | undefined, root: stri
     root,
     benchmarksDir: isAbsolute(c.benchmarksDir) ? c.benchmarksDir : resolve(root, c.benchmarksDir),
     concurrency: c.concurrency ?? Math.max(2, availableParallelism()),
-    timeoutMs: typeof c.timeout === 'number' ? c.timeout * 1000 : (parseDuration(c.timeout) ?? 30 * 60_000),
+    timeoutMs: timeoutMs(c.timeout),
   };
 }
 

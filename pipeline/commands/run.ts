@@ -1,6 +1,6 @@
 import type { ParsedArgs } from '../cli.js';
 import { loadConfig, type ResolvedConfig } from '../config.js';
-import { parseDuration } from '../duration.js';
+import { parseTimeout } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { Redactor } from '../redact.js';
 import { ndjsonReporter } from '../reporters/ndjson.js';
@@ -22,9 +22,9 @@ export async function runCommand({ values, positionals }: ParsedArgs<'run'>): Pr
   const selection = selectionFrom(positionals, values);
   let timeoutMs: number | undefined;
   if (values.timeout !== undefined) {
-    timeoutMs = parseDuration(values.timeout);
-    if (!timeoutMs)
-      throw new UsageError(`--timeout ${values.timeout}: must be a duration such as 90s, 30m or 1h`);
+    const timeout = parseTimeout(values.timeout);
+    if ('problem' in timeout) throw new UsageError(`--timeout ${values.timeout}: ${timeout.problem}`);
+    timeoutMs = timeout.ms;
   }
   const runId = values['run-id'];
   if (runId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(runId)) {
