@@ -17,7 +17,10 @@ import type { AttemptRef, EventSink, Failure } from './events.js';
 import { exists } from './fs-atomic.js';
 import type { NodeKey } from './keys.js';
 import {
+  type CorruptMarker,
   claimMarker,
+  describeCorrupt,
+  isCorrupt,
   isMarkerAlive,
   ownMarker,
   type RunningMarker,
@@ -149,7 +152,15 @@ export class AttemptChain {
       throwIfAborted(signal);
       const held = await this.#tryClaim(ref);
       if (held === true) break;
-      if (await isMarkerAlive(held)) {
+      if (held === undefined) {
+        // Released between our link and our read: try again.
+      } else if (isCorrupt(held)) {
+        this.rc.emit({
+          type: 'warning',
+          message: `${describeCorrupt(held)}: its attempt is not running; removed`,
+        });
+        await reapMarker(paths, held);
+      } else if (await isMarkerAlive(held)) {
         this.rc.emit({ type: 'attempt-waiting', attempt: ref, ownerPid: held.pid });
         await sleep(WAIT_POLL_MS);
       } else {
@@ -192,7 +203,7 @@ export class AttemptChain {
     return now?.runId !== this.planned.recorded?.runId;
   }
 
-  async #tryClaim(ref: AttemptRef): Promise<true | RunningMarker> {
+  async #tryClaim(ref: AttemptRef): Promise<true | RunningMarker | CorruptMarker | undefined> {
     const staging = join(this.bp.paths.staging, `${ref.name}.${uniqueSuffix()}`);
     const marker = { ...(await ownMarker(this.rc.runId, ref.name)), staging };
     await mkdir(this.bp.paths.running, { recursive: true });

@@ -1,28 +1,80 @@
 import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { errnoCode } from './errors.js';
-import { readJsonOrUndefined, tempPathFor, writeJsonAtomic } from './fs-atomic.js';
+import { basename, join } from 'node:path';
+import { z } from 'zod';
+import { atPath, errnoCode } from './errors.js';
+import { fsyncPath, tempPathFor, writeJsonAtomic } from './fs-atomic.js';
 import type { StatePaths } from './state.js';
 import { uniqueSuffix } from './state.js';
 
+const pid = z.number().int().positive();
+
 /** Who is running an attempt. It exists exactly while the attempt runs. */
-export interface RunningMarker {
-  pid: number;
-  host: string;
+export const markerSchema = z.object({
+  pid,
+  host: z.string().min(1),
   /** The owner's start time from /proc, so a reused pid is not mistaken for the owner. */
-  procStart: string | undefined;
-  runId: string;
-  attempt: string;
-  startedAt: string;
-  staging?: string;
-  workspace?: string;
+  procStart: z.string().optional(),
+  runId: z.string().min(1),
+  attempt: z.string().min(1),
+  startedAt: z.string(),
+  staging: z.string().optional(),
+  workspace: z.string().optional(),
   /** The harness's process group, killed if the owner died and left it running. */
-  childPid?: number;
-  childStart?: string;
+  childPid: pid.optional(),
+  childStart: z.string().optional(),
   /** The container of a docker-mode attempt, removed with the marker. */
-  containerId?: string;
+  containerId: z.string().optional(),
+});
+
+export type RunningMarker = z.output<typeof markerSchema>;
+
+/**
+ * A marker file that holds no marker (empty, cut short, not JSON, of the wrong shape). A marker
+ * is whole from the moment its name exists (see claimMarker), so this one's owner wrote it
+ * wrongly or died with the disk: it is dead, cleaned up like a marker whose owner is gone.
+ */
+export interface CorruptMarker {
+  corrupt: true;
+  /** The attempt its file name claims. */
+  attempt: string;
+  path: string;
+  why: string;
 }
+
+/** Reads a marker file: the marker, a corrupt one, or undefined when there is no file. */
+export async function readMarker(path: string): Promise<RunningMarker | CorruptMarker | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+  const corrupt = (why: string): CorruptMarker => ({
+    corrupt: true,
+    attempt: basename(path).replace(/\.json(\.dead-.*)?$/, ''),
+    path,
+    why,
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return corrupt(text.trim() ? 'not JSON' : 'empty');
+  }
+  const parsed = markerSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return corrupt(`not a marker: ${issue?.path.join('.') || 'the file'}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
+
+export const isCorrupt = (m: RunningMarker | CorruptMarker): m is CorruptMarker => 'corrupt' in m;
+
+/** `corrupt marker .../X.json (empty)`, for warnings and status. */
+export const describeCorrupt = (m: CorruptMarker) => `corrupt marker ${m.path} (${m.why})`;
 
 /** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. */
 export async function processStart(pid: number): Promise<string | undefined> {
@@ -72,42 +124,52 @@ export async function ownMarker(runId: string, attempt: string): Promise<Running
 
 /**
  * Creates the marker only if none exists, with its whole content at once: the content goes to a
- * temp file that is then hard-linked to the marker name (link fails if the name exists).
- * Returns the current holder when the attempt is taken.
+ * temp file, made durable, that is then hard-linked to the marker name (link fails if the name
+ * exists). So a marker is never seen part-written, not even after a power loss (which would
+ * otherwise leave an empty file that looks taken). Returns the current holder when the attempt
+ * is taken: a marker, or a corrupt one (which is dead); undefined when it went away meanwhile.
  */
-export async function claimMarker(paths: StatePaths, marker: RunningMarker): Promise<true | RunningMarker> {
+export async function claimMarker(
+  paths: StatePaths,
+  marker: RunningMarker,
+): Promise<true | RunningMarker | CorruptMarker | undefined> {
   const target = markerPath(paths, marker.attempt);
   const temp = tempPathFor(target);
-  await mkdir(paths.running, { recursive: true });
-  try {
-    // Not fsynced: a marker means something only while its owner lives, and a power loss ends that.
-    await writeFile(temp, JSON.stringify(marker), { flag: 'wx' });
-    const taken = await link(temp, target).then(
-      () => false,
-      (error: unknown) => {
-        if (errnoCode(error) === 'EEXIST') return true;
-        throw error;
-      },
-    );
-    if (!taken) return true;
-  } finally {
-    await rm(temp, { force: true });
+  const taken = await atPath(target, async () => {
+    await mkdir(paths.running, { recursive: true });
+    try {
+      await writeFile(temp, JSON.stringify(marker), { flag: 'wx' });
+      await fsyncPath(temp);
+      return await link(temp, target).then(
+        () => false,
+        (error: unknown) => {
+          if (errnoCode(error) === 'EEXIST') return true;
+          throw error;
+        },
+      );
+    } finally {
+      await rm(temp, { force: true });
+    }
+  });
+  if (!taken) {
+    await fsyncPath(paths.running);
+    return true;
   }
-  const holder = await readJsonOrUndefined<RunningMarker>(target);
-  // Unreadable only in the instant between another claimer's link and our read: count it as held.
-  return holder ?? { ...marker, pid: -1, host: 'unknown' };
+  return readMarker(target);
 }
 
-/** Rewrites our own marker (to add the child pid, say). */
+/** Rewrites our own marker (to add the child pid, say), durably like claimMarker. */
 export async function updateMarker(paths: StatePaths, marker: RunningMarker): Promise<void> {
-  await writeJsonAtomic(markerPath(paths, marker.attempt), marker, { durable: false });
+  const path = markerPath(paths, marker.attempt);
+  await atPath(path, () => writeJsonAtomic(path, marker));
 }
 
 export async function releaseMarker(paths: StatePaths, attempt: string): Promise<void> {
   await rm(markerPath(paths, attempt), { force: true });
 }
 
-export async function readMarkers(paths: StatePaths): Promise<RunningMarker[]> {
+/** Every marker file of a benchmark, corrupt ones included. */
+export async function readMarkerFiles(paths: StatePaths): Promise<(RunningMarker | CorruptMarker)[]> {
   let names: string[];
   try {
     names = await readdir(paths.running);
@@ -116,11 +178,14 @@ export async function readMarkers(paths: StatePaths): Promise<RunningMarker[]> {
     throw error;
   }
   const markers = await Promise.all(
-    names
-      .filter((n) => n.endsWith('.json'))
-      .map((n) => readJsonOrUndefined<RunningMarker>(join(paths.running, n))),
+    names.filter((n) => n.endsWith('.json')).map((n) => readMarker(join(paths.running, n))),
   );
-  return markers.filter((m): m is RunningMarker => m !== undefined);
+  return markers.filter((m) => m !== undefined);
+}
+
+/** The markers of the attempts running now (a corrupt marker runs nothing). */
+export async function readMarkers(paths: StatePaths): Promise<RunningMarker[]> {
+  return (await readMarkerFiles(paths)).filter((m): m is RunningMarker => !isCorrupt(m));
 }
 
 /**
@@ -129,7 +194,7 @@ export async function readMarkers(paths: StatePaths): Promise<RunningMarker[]> {
  * cleaning at once only one proceeds; if what was renamed turns out to belong to a live owner
  * (it was replaced between the check and the rename), it is put back.
  */
-export async function reapMarker(paths: StatePaths, dead: RunningMarker): Promise<boolean> {
+export async function reapMarker(paths: StatePaths, dead: RunningMarker | CorruptMarker): Promise<boolean> {
   const target = markerPath(paths, dead.attempt);
   const grave = `${target}.dead-${uniqueSuffix()}`;
   try {
@@ -138,17 +203,19 @@ export async function reapMarker(paths: StatePaths, dead: RunningMarker): Promis
     if (errnoCode(error) === 'ENOENT') return false;
     throw error;
   }
-  const moved = await readJsonOrUndefined<RunningMarker>(grave);
-  if (
-    moved &&
-    (moved.pid !== dead.pid || moved.startedAt !== dead.startedAt) &&
-    (await isMarkerAlive(moved))
-  ) {
+  const read = await readMarker(grave);
+  const moved = read && !isCorrupt(read) ? read : undefined;
+  const replaced = moved && (isCorrupt(dead) || moved.pid !== dead.pid || moved.startedAt !== dead.startedAt);
+  if (replaced && (await isMarkerAlive(moved))) {
     await link(grave, target).catch(() => undefined);
     await unlink(grave).catch(() => undefined);
     return false;
   }
-  const m = moved ?? dead;
+  const m = moved ?? (isCorrupt(dead) ? undefined : dead);
+  if (!m) {
+    await rm(grave, { force: true });
+    return true;
+  }
   if (m.childPid && (await isProcessAlive(m.childPid, m.childStart))) {
     try {
       process.kill(-m.childPid, 'SIGKILL');
@@ -161,11 +228,11 @@ export async function reapMarker(paths: StatePaths, dead: RunningMarker): Promis
   return true;
 }
 
-/** Cleans every marker whose owner is gone; returns the attempts made missing again. */
-export async function reapDeadMarkers(paths: StatePaths): Promise<RunningMarker[]> {
-  const reaped: RunningMarker[] = [];
-  for (const m of await readMarkers(paths)) {
-    if (!(await isMarkerAlive(m))) {
+/** Cleans every marker whose owner is gone, and every corrupt one; returns what it cleaned. */
+export async function reapDeadMarkers(paths: StatePaths): Promise<(RunningMarker | CorruptMarker)[]> {
+  const reaped: (RunningMarker | CorruptMarker)[] = [];
+  for (const m of await readMarkerFiles(paths)) {
+    if (isCorrupt(m) || !(await isMarkerAlive(m))) {
       if (await reapMarker(paths, m)) reaped.push(m);
     }
   }

@@ -21,7 +21,15 @@ import {
 import { type Diagnostic, InfraError, UsageError } from './errors.js';
 import type { AttemptResult, EventSink, PipelineEvent, RunSummary } from './events.js';
 import { writeLock } from './lock.js';
-import { processStart, readMarkers, reapDeadMarkers, reapDeadTemps, STAGING_NAME } from './markers.js';
+import {
+  describeCorrupt,
+  isCorrupt,
+  processStart,
+  readMarkers,
+  reapDeadMarkers,
+  reapDeadTemps,
+  STAGING_NAME,
+} from './markers.js';
 import { type AttemptLine, type BenchmarkPlan, buildPlan, type Plan, type Selection } from './plan.js';
 import { cacheDir, VersionProbe, which } from './probe.js';
 import { Redactor } from './redact.js';
@@ -137,11 +145,13 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
   let toRun = 0;
   for (const bp of plan.benchmarks) {
     for (const m of await reapDeadMarkers(bp.paths)) {
-      emit({
-        type: 'cleanup',
-        benchmark: bp.bench.slug,
-        message: `${m.attempt}: removed what dead invocation ${m.pid} left (run ${m.runId})`,
-      });
+      if (isCorrupt(m)) emit({ type: 'warning', message: `${bp.bench.slug}: removed ${describeCorrupt(m)}` });
+      else
+        emit({
+          type: 'cleanup',
+          benchmark: bp.bench.slug,
+          message: `${m.attempt}: removed what dead invocation ${m.pid} left (run ${m.runId})`,
+        });
     }
     // Staging directories of dead owners that no marker claims (a marker names its staging).
     const claimed = new Set((await readMarkers(bp.paths)).flatMap((m) => (m.staging ? [m.staging] : [])));

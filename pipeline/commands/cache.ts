@@ -7,7 +7,7 @@ import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { errnoCode, UsageError } from '../errors.js';
 import { loadBenchmark } from '../manifest.js';
-import { reapDeadMarkers } from '../markers.js';
+import { type CorruptMarker, describeCorrupt, isCorrupt, reapDeadMarkers } from '../markers.js';
 import { statePaths } from '../state.js';
 import { taskKey } from '../task.js';
 import { hashInventory, scanVisibleFiles } from '../visible-files.js';
@@ -101,14 +101,22 @@ export async function cacheCommand({ values, positionals }: ParsedArgs<'cache'>)
   if (action === 'prune') {
     const removed = all.filter((e) => !e.inUse);
     for (const e of removed) await rm(e.path, { recursive: true, force: true });
+    const corrupt: CorruptMarker[] = [];
     for (const slug of await listBenchmarks(config))
-      await reapDeadMarkers(statePaths(join(config.benchmarksDir, slug)));
+      corrupt.push(
+        ...(await reapDeadMarkers(statePaths(join(config.benchmarksDir, slug)))).filter(isCorrupt),
+      );
     const bytes = removed.reduce((n, e) => n + e.bytes, 0);
-    if (values.json) process.stdout.write(`${JSON.stringify({ removed }, null, 2)}\n`);
-    else
+    if (values.json)
+      process.stdout.write(
+        `${JSON.stringify({ removed, corruptMarkers: corrupt.map((m) => m.path) }, null, 2)}\n`,
+      );
+    else {
+      for (const m of corrupt) process.stdout.write(`removed ${describeCorrupt(m)}\n`);
       process.stdout.write(
         `removed ${removed.length} entries (${(bytes / 1e6).toFixed(1)} MB); kept ${all.length - removed.length}\n`,
       );
+    }
     return 0;
   }
   if (values.json) {

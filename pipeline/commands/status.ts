@@ -7,7 +7,7 @@ import { namedOrAllBenchmarks } from '../benchmarks.js';
 import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { messageOf } from '../errors.js';
-import { isMarkerAlive, readMarkers } from '../markers.js';
+import { isCorrupt, isMarkerAlive, type RunningMarker, readMarkerFiles } from '../markers.js';
 import { buildPlan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
 import { statePaths } from '../state.js';
@@ -27,6 +27,8 @@ interface BenchmarkStatus {
   benchmark: string;
   models: ModelStatus[];
   running: { attempt: string; pid: number; runId: string; startedAt: string; alive: boolean }[];
+  /** Marker files that hold no marker: nothing runs there; the next run removes them. */
+  corruptMarkers: { path: string; why: string }[];
   recentErrors: { at: string; attempt: string; failure: unknown }[];
   /** Set when today's keys could not be computed (so staleness is unknown). */
   keysUnavailable?: string;
@@ -106,14 +108,18 @@ async function benchmarkStatus(
     models.push(m);
   }
 
+  const markerFiles = await readMarkerFiles(paths);
+  const corruptMarkers = markerFiles.filter(isCorrupt).map(({ path, why }) => ({ path, why }));
   const running = await Promise.all(
-    (await readMarkers(paths)).map(async (mk) => ({
-      attempt: mk.attempt,
-      pid: mk.pid,
-      runId: mk.runId,
-      startedAt: mk.startedAt,
-      alive: await isMarkerAlive(mk),
-    })),
+    markerFiles
+      .filter((mk): mk is RunningMarker => !isCorrupt(mk))
+      .map(async (mk) => ({
+        attempt: mk.attempt,
+        pid: mk.pid,
+        runId: mk.runId,
+        startedAt: mk.startedAt,
+        alive: await isMarkerAlive(mk),
+      })),
   );
   const journal = await readFile(paths.journal, 'utf8').catch(() => '');
   const recentErrors = journal
@@ -121,7 +127,14 @@ async function benchmarkStatus(
     .filter((l) => l.includes('"event":"error"'))
     .slice(-5)
     .map((l) => JSON.parse(l) as { at: string; attempt: string; failure: unknown });
-  return { benchmark: slug, models, running, recentErrors, ...(keysUnavailable && { keysUnavailable }) };
+  return {
+    benchmark: slug,
+    models,
+    running,
+    corruptMarkers,
+    recentErrors,
+    ...(keysUnavailable && { keysUnavailable }),
+  };
 }
 
 /** `success: 2 turns, 1 tool call, 2000 in / 100 out tokens, $0.0075` */
@@ -164,6 +177,8 @@ export async function statusCommand({ values, positionals }: ParsedArgs<'status'
         `  running: ${r.attempt} in pid ${r.pid} (run ${r.runId}, since ${r.startedAt})${r.alive ? '' : ' - owner gone; the next run cleans it up'}`,
       );
     }
+    for (const c of s.corruptMarkers)
+      out.push(`  corrupt marker ${relative(process.cwd(), c.path)} (${c.why}), cleaned up by the next run`);
     for (const e of s.recentErrors) out.push(`  error ${e.at} ${e.attempt}: ${JSON.stringify(e.failure)}`);
     if (s.keysUnavailable) out.push(`  (staleness unknown: ${s.keysUnavailable})`);
   }
