@@ -232,7 +232,9 @@ function benchmarkNodes(bp: BenchmarkPlan, rc: RunContext): { nodes: SchedulerNo
     priority: 0,
     run: async (signal) => {
       const key = bp.seed.key;
-      seedOutput = await loadSeed(bp.paths, key.key);
+      seedOutput = await loadSeed(bp.paths, key.key, (message) =>
+        rc.emit({ type: 'warning', message: `${slug}: ${message}` }),
+      );
       const cached = seedOutput !== undefined;
       if (!seedOutput) {
         const ctx = { signal, key, emit: rc.emit, redactor: rc.redactor };

@@ -1,12 +1,14 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { copyEntries, type TreeEntry } from '../pipeline/copy-tree.js';
 import { errnoCode } from '../pipeline/errors.js';
-import { exists, readJsonOrUndefined, writeJsonAtomic } from '../pipeline/fs-atomic.js';
+import { exists, writeJsonAtomic } from '../pipeline/fs-atomic.js';
 import type { StatePaths } from '../pipeline/state.js';
 import { uniqueSuffix } from '../pipeline/state.js';
 import type { TaskDefinition } from '../pipeline/task.js';
 import { type Inventory, inventoryKeyParams } from '../pipeline/visible-files.js';
+import { formatFieldPath } from '../pipeline/yaml-source.js';
 
 export interface SeedInput {
   stateMode: 'greenfield' | 'brownfield';
@@ -30,12 +32,68 @@ export function seedDir(paths: StatePaths, key: string): string {
   return join(paths.seeds, key);
 }
 
-/** A template is complete exactly when its directory exists: it appears by one rename. */
-export async function loadSeed(paths: StatePaths, key: string): Promise<SeedOutput | undefined> {
+/** A template's entries.json: what attempts copy from its tree, by relative path. */
+const entriesSchema = z.array(
+  z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('dir'), path: z.string().min(1) }),
+    z.strictObject({ type: z.literal('file'), path: z.string().min(1), mode: z.number().int().optional() }),
+    z.strictObject({ type: z.literal('symlink'), path: z.string().min(1) }),
+  ]),
+) satisfies z.ZodType<TreeEntry[]>;
+
+/** The entries of a template, or why they cannot be read (undefined: there is no template). */
+async function readEntries(dir: string): Promise<TreeEntry[] | { invalid: string } | undefined> {
+  const file = join(dir, ENTRIES);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    if (!(error instanceof SyntaxError)) throw error;
+    return { invalid: `${file}: not JSON` };
+  }
+  const parsed = entriesSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  return { invalid: `${file}: ${formatFieldPath(issue?.path ?? [])}: ${issue?.message}` };
+}
+
+/**
+ * A template is complete exactly when its directory exists: it appears by one rename. One whose
+ * entries.json is unreadable or of the wrong shape is missing (`warn` is told why): the seed
+ * task builds it again in its place.
+ */
+export async function loadSeed(
+  paths: StatePaths,
+  key: string,
+  warn: (message: string) => void = () => {},
+): Promise<SeedOutput | undefined> {
   const dir = seedDir(paths, key);
-  const entries = await readJsonOrUndefined<TreeEntry[]>(join(dir, ENTRIES));
+  const entries = await readEntries(dir);
   if (!entries) return undefined;
+  if ('invalid' in entries) {
+    warn(`seed template ${entries.invalid}; building it again`);
+    return undefined;
+  }
   return summarize(join(dir, TREE), entries, undefined);
+}
+
+/**
+ * Moves aside a template that exists but cannot be read, so a new one can take its name. If what
+ * was moved turns out whole (another invocation rebuilt it meanwhile), it is put back.
+ */
+async function discardInvalid(paths: StatePaths, key: string): Promise<void> {
+  const dir = seedDir(paths, key);
+  const grave = join(paths.seeds, `.tmp-${uniqueSuffix()}`);
+  try {
+    await rename(dir, grave);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return;
+    throw error;
+  }
+  const entries = await readEntries(grave);
+  if (Array.isArray(entries)) await rename(grave, dir).catch(() => undefined);
+  await rm(grave, { recursive: true, force: true });
 }
 
 function summarize(tree: string, entries: TreeEntry[], bytes: number | undefined): SeedOutput {
@@ -74,6 +132,7 @@ export const seedWorkspace: TaskDefinition<SeedInput, SeedOutput> = {
       await copyEntries(entries, { from: '/', to: join(building, TREE) });
       await writeJsonAtomic(join(building, ENTRIES), plain);
       await mkdir(paths.seeds, { recursive: true });
+      if (await exists(seedDir(paths, key))) await discardInvalid(paths, key);
       await rename(building, seedDir(paths, key));
     } catch (error) {
       await rm(building, { recursive: true, force: true });
