@@ -36,6 +36,7 @@ import {
   attemptKey,
   type BenchmarkPlan,
 } from './plan.js';
+import { newAttemptTag } from './processes.js';
 import type { Redactor } from './redact.js';
 import type { RunLog } from './run-log.js';
 import { RUN_LOG_FORMAT } from './run-log.js';
@@ -205,7 +206,7 @@ export class AttemptChain {
 
   async #tryClaim(ref: AttemptRef): Promise<true | RunningMarker | CorruptMarker | undefined> {
     const staging = join(this.bp.paths.staging, `${ref.name}.${uniqueSuffix()}`);
-    const marker = { ...(await ownMarker(this.rc.runId, ref.name)), staging };
+    const marker = { ...(await ownMarker(this.rc.runId, ref.name)), staging, attemptTag: newAttemptTag() };
     await mkdir(this.bp.paths.running, { recursive: true });
     const result = await claimMarker(this.bp.paths, marker);
     if (result === true) {
@@ -244,6 +245,7 @@ export class AttemptChain {
         seed,
         workspaceRoot,
         staging: this.#staging!,
+        attemptTag: this.#marker!.attemptTag!,
         timeoutMs: this.rc.timeoutMs,
         env: this.rc.envFor(this.line, this.bp.mode),
         container: this.rc.containerFor(this.bp),

@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { atPath, errnoCode } from './errors.js';
 import { fsyncPath, tempPathFor, writeJsonAtomic } from './fs-atomic.js';
+import { killTagged } from './processes.js';
 import type { StatePaths } from './state.js';
 import { uniqueSuffix } from './state.js';
 
@@ -20,6 +21,11 @@ export const markerSchema = z.object({
   startedAt: z.string(),
   staging: z.string().optional(),
   workspace: z.string().optional(),
+  /**
+   * The attempt's ATTEMPT_ENV value: every process it started carries it, so those an owner that
+   * died left running are found and killed, wherever they moved (see pipeline/processes.ts).
+   */
+  attemptTag: z.string().min(1).optional(),
   /** The harness's process group, killed if the owner died and left it running. */
   childPid: pid.optional(),
   childStart: z.string().optional(),
@@ -189,8 +195,8 @@ export async function readMarkers(paths: StatePaths): Promise<RunningMarker[]> {
 }
 
 /**
- * Removes what a dead owner left of one attempt: its harness process group (if still running),
- * its staging directory, and the marker. The marker is first renamed away, so of two invocations
+ * Removes what a dead owner left of one attempt: its harness process group (if still running)
+ * and every other process it started, its staging directory, and the marker. The marker is first renamed away, so of two invocations
  * cleaning at once only one proceeds; if what was renamed turns out to belong to a live owner
  * (it was replaced between the check and the rename), it is put back.
  */
@@ -223,6 +229,7 @@ export async function reapMarker(paths: StatePaths, dead: RunningMarker | Corrup
       // Already gone.
     }
   }
+  if (m.attemptTag) await killTagged(m.attemptTag);
   if (m.staging) await rm(m.staging, { recursive: true, force: true });
   await rm(grave, { force: true });
   return true;

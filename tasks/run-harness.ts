@@ -20,6 +20,7 @@ import { atPath, InfraError } from '../pipeline/errors.js';
 import type { AttemptRef, Outcome } from '../pipeline/events.js';
 import { sha256 } from '../pipeline/keys.js';
 import { processStart } from '../pipeline/markers.js';
+import { ATTEMPT_ENV, describeKilled, killTagged } from '../pipeline/processes.js';
 import { CancelledError, type TaskContext, type TaskDefinition, throwIfAborted } from '../pipeline/task.js';
 import { HarnessOutput } from './harness-output.js';
 import { type HarnessAdapter, OPTIONS_ENV, PROMPT_ENV, prepareHome } from './harnesses/adapter.js';
@@ -56,6 +57,8 @@ export interface RunHarnessRunInput extends RunHarnessInput {
   workspaceRoot: string;
   /** Where agent-run.log is streamed to: the attempt's staging directory. */
   staging: string;
+  /** lite: the ATTEMPT_ENV value every process of this attempt inherits, to find the ones that escape. */
+  attemptTag: string;
   timeoutMs: number;
   /** The harness environment: the host's, minus every known token, plus the harness's own. */
   env: NodeJS.ProcessEnv;
@@ -306,7 +309,12 @@ async function runOnHost(
   const child = spawn(program, rest, {
     cwd: workspace,
     // PWD too: a CLI that trusts it over its real cwd would work in the invoking directory.
-    env: { ...input.env, ...prepareHome(adapter, homeOf(workspace), input.model), PWD: workspace },
+    env: {
+      ...input.env,
+      ...prepareHome(adapter, homeOf(workspace), input.model),
+      PWD: workspace,
+      [ATTEMPT_ENV]: input.attemptTag,
+    },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -345,17 +353,30 @@ async function runOnHost(
     return new Promise<void>((resolve) => from.once('close', resolve));
   };
   const streams = Promise.all([copy(child.stdout, output.stdout), copy(child.stderr, output.stderr)]);
-  await input.onSpawn({ pid, start: await processStart(pid) }, workspace);
-  const [exitCode, signal] = await exited;
-  limit.clear();
-  // Whatever the harness left running in its group (a dev server, say) ends with it.
-  killGroup('SIGKILL');
-  clearTimeout(escalation);
+  let ended: [number | null, NodeJS.Signals | null] | undefined;
   const logLimitations: string[] = [];
-  await drain(streams, logLimitations, () => {
-    child.stdout.destroy();
-    child.stderr.destroy();
-  });
+  try {
+    await input.onSpawn({ pid, start: await processStart(pid) }, workspace);
+    ended = await exited;
+  } finally {
+    // Not tracked by its marker (it could not be written): the harness does not go on untracked.
+    if (!ended) {
+      killGroup('SIGKILL');
+      await exited;
+    }
+    limit.clear();
+    clearTimeout(escalation);
+    // Whatever the harness left running ends with it, before anything reads the workspace: in its
+    // group (a dev server, say) or not (a daemon that called setsid). Each is recorded.
+    const killed = await killTagged(input.attemptTag);
+    killGroup('SIGKILL');
+    if (killed.length) logLimitations.push(describeKilled(killed));
+    await drain(streams, logLimitations, () => {
+      child.stdout.destroy();
+      child.stderr.destroy();
+    });
+  }
+  const [exitCode, signal] = ended;
   return { exitCode, signal, timedOut: limit.timedOut, argv, logLimitations };
 }
 

@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { benchmarkFiles, configFile, makeRig, TOKEN } from './helpers/rig.js';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { benchmarkFiles, configFile, isRunning, makeRig, sleep, TOKEN, waitFor } from './helpers/rig.js';
 
 const log = 'benchmarks/b/eval-attempts/t-default-attempt-1/agent-run.log';
 
@@ -42,5 +45,66 @@ describe('harness processes and their output', () => {
     const longest = await rig.cli(['run', '--harness', 't', '--attempts', '1', '--timeout', '596h']);
     expect(longest.code, longest.stdout + longest.stderr).toBe(0);
     expect(longest.stderr).not.toContain('TimeoutOverflowWarning');
+  });
+});
+
+describe('no process of an attempt outlives it', () => {
+  const daemonOf = async (workspace: string) =>
+    Number((await readFile(join(workspace, 'daemon.pid'), 'utf8')).trim());
+  const sizeOf = async (path: string) => (await stat(path)).size;
+
+  it('a setsid daemon the harness left is killed before the workspace is collected, and recorded', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], { HARNESS_DAEMON: '1' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const log = JSON.parse(await rig.read('benchmarks/b/eval-attempts/t-default-attempt-1/run-log.json'));
+    const workspace: string = log.workspace.path;
+    const pid = await daemonOf(workspace);
+    onTestFinished(() => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    });
+    expect(await isRunning(pid)).toBe(false);
+    const size = await sizeOf(join(workspace, 'daemon.txt'));
+    await sleep(500);
+    expect(await sizeOf(join(workspace, 'daemon.txt'))).toBe(size);
+    expect(log.logLimitations.join('\n')).toMatch(
+      new RegExp(`killed \\d+ process(es)? that outlived the harness: .*${pid} \\(sh\\)`),
+    );
+    // What was collected is what the workspace holds: nothing wrote into it after the copy.
+    expect(await rig.read('benchmarks/b/eval-attempts/t-default-attempt-1/daemon.txt')).toBe(
+      await readFile(join(workspace, 'daemon.txt'), 'utf8'),
+    );
+  });
+
+  it("the next run kills a dead invocation's daemon with its marker", async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const { child, done } = rig.spawnCli(['run', '--harness', 't', '--attempts', '1'], {
+      HARNESS_DAEMON: '1',
+      HARNESS_SLEEP_MS: '30000',
+    });
+    const marker = 'benchmarks/b/.pipeline/running/t-default-attempt-1.json';
+    let workspace = '';
+    await waitFor(
+      async () => {
+        workspace = rig.exists(marker) ? (JSON.parse(await rig.read(marker)).workspace ?? '') : '';
+        return workspace !== '' && existsSync(join(workspace, 'daemon.pid'));
+      },
+      20_000,
+      'the daemon',
+    );
+    const pid = await daemonOf(workspace);
+    onTestFinished(() => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    });
+    child.kill('SIGKILL');
+    await done;
+    expect(await isRunning(pid)).toBe(true);
+    const rerun = await rig.cli(['run', '--harness', 't', '--attempts', '1']);
+    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+    expect(await isRunning(pid)).toBe(false);
   });
 });
