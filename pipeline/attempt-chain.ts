@@ -29,6 +29,7 @@ import {
   releaseMarker,
   updateMarker,
 } from './markers.js';
+import type { PackageWatch } from './package-watch.js';
 import {
   type AttemptKeyContext,
   type AttemptLine,
@@ -59,6 +60,8 @@ export interface RunContext {
   engineVersion: string | undefined;
   /** docker: harness runtimes mounted from their own images, by harness name. */
   runtimes: Map<string, RuntimeMount>;
+  /** The one watch of a benchmark's package, shared by its attempts (their windows overlap). */
+  packageWatch(bp: BenchmarkPlan): PackageWatch;
 }
 
 export const LITE_DEVIATION = 'lite mode, no container isolation; harness ran on host';
@@ -85,6 +88,8 @@ export class AttemptChain {
   #staging: string | undefined;
   #run: HarnessRun | undefined;
   #collected: Collected | undefined;
+  /** lite: what the harness changed outside its workspace (see PackageWatch); undefined: not watched. */
+  #breaches: string[] | undefined;
   /** Set when there turned out to be nothing to do (another invocation completed it). */
   #skipped = false;
   #abandoned = false;
@@ -239,27 +244,35 @@ export class AttemptChain {
     };
     await this.#journal({ event: 'start', attempt: ref.name, runId: this.rc.runId, key: this.#key.key });
     const workspaceRoot = join(tmpdir(), 'bench-pipeline', this.rc.runId);
-    this.#run = await runHarness.run(
-      {
-        ...input,
-        seed,
-        workspaceRoot,
-        staging: this.#staging!,
-        attemptTag: this.#marker!.attemptTag!,
-        timeoutMs: this.rc.timeoutMs,
-        env: this.rc.envFor(this.line, this.bp.mode),
-        container: this.rc.containerFor(this.bp),
-        onSpawn: async (running, workspace) => {
-          this.#marker =
-            'pid' in running
-              ? { ...this.#marker!, childPid: running.pid, childStart: running.start, workspace }
-              : { ...this.#marker!, containerId: running.containerId, workspace };
-          await updateMarker(this.bp.paths, this.#marker);
-          this.rc.emit({ type: 'attempt-start', attempt: ref, workspace, at: Date.now() });
+    // lite: the harness could write anywhere; what it changed of the package is recorded.
+    const watch = this.bp.mode === 'lite' ? this.rc.packageWatch(this.bp) : undefined;
+    const watched = await watch?.begin(ref.name);
+    try {
+      this.#run = await runHarness.run(
+        {
+          ...input,
+          seed,
+          workspaceRoot,
+          staging: this.#staging!,
+          attemptTag: this.#marker!.attemptTag!,
+          timeoutMs: this.rc.timeoutMs,
+          env: this.rc.envFor(this.line, this.bp.mode),
+          container: this.rc.containerFor(this.bp),
+          onSpawn: async (running, workspace) => {
+            this.#marker =
+              'pid' in running
+                ? { ...this.#marker!, childPid: running.pid, childStart: running.start, workspace }
+                : { ...this.#marker!, containerId: running.containerId, workspace };
+            await updateMarker(this.bp.paths, this.#marker);
+            this.rc.emit({ type: 'attempt-start', attempt: ref, workspace, at: Date.now() });
+          },
         },
-      },
-      this.#ctx(signal, this.#key),
-    );
+        this.#ctx(signal, this.#key),
+      );
+    } finally {
+      if (!this.#run) watch?.close(ref.name);
+    }
+    if (watch && watched) this.#breaches = await watch.end(ref.name, watched);
     return false;
   }
 
@@ -292,6 +305,7 @@ export class AttemptChain {
         this.#ctx(signal, key),
       ),
     );
+    this.rc.packageWatch(this.bp).published(ref.name);
     await this.bp.records.note(ref.name, log);
     await releaseMarker(this.bp.paths, ref.name);
     this.#marker = undefined;
@@ -317,6 +331,7 @@ export class AttemptChain {
         durationMs: run.durationMs,
         dir: published.dir,
         workspace: this.rc.clean ? undefined : run.workspace,
+        isolationBreaches: this.#breaches ?? [],
       },
     });
     return false;
@@ -371,6 +386,7 @@ export class AttemptChain {
       timeoutMs: this.rc.timeoutMs,
       visibleInputs: bench.manifest.model_visible_files,
       isolationDeviations: isolationDeviations(this.bp.mode),
+      ...(this.#breaches && { isolationBreaches: this.#breaches }),
       logLimitations: limitations,
       summary: run.summary,
       key: this.#key!.key,

@@ -50,6 +50,8 @@ export interface RunSummary {
   /** Temp workspaces left in place (all of them unless --clean). */
   workspaces: string[];
   isolationDeviations: string[];
+  /** `<benchmark>/<attempt>: <breach>`: what attempts changed outside their workspace (lite). */
+  isolationBreaches: string[];
   /** The eval-attempts/ directories that hold this run's output. */
   outputDirs: string[];
 }
@@ -63,6 +65,8 @@ export interface AttemptResult {
   /** The published attempt directory. */
   dir: string;
   workspace: string | undefined;
+  /** What the attempt changed outside its workspace: see RunLog.isolationBreaches. */
+  isolationBreaches: string[];
 }
 
 /** Everything the engine reports. It never prints; reporters render these. */

@@ -42,6 +42,13 @@ export interface RunLog {
   timeoutMs: number;
   visibleInputs: string[];
   isolationDeviations: string[];
+  /**
+   * lite: what changed in the benchmark package (outside .pipeline/, eval-attempts/ and
+   * eval-results/) and what appeared in eval-attempts/ without this tool publishing it, while the
+   * harness ran. With attempts of the benchmark running at the same time, each of them records it,
+   * naming the others. Absent where it is not watched (docker: the package is out of reach).
+   */
+  isolationBreaches?: string[];
   logLimitations: string[];
   /** From the CLI's transcript (transcript.jsonl): turns, tool calls, tokens, cost, final status. */
   summary: TranscriptSummary | null;
@@ -108,6 +115,10 @@ ${list(log.visibleInputs)}
 ## isolation_deviations
 
 ${list(log.isolationDeviations)}
+
+## isolation_breaches
+
+${log.isolationBreaches ? list(log.isolationBreaches) : '- not watched'}
 
 ## log_limitations
 

@@ -30,6 +30,7 @@ import {
   reapDeadTemps,
   STAGING_NAME,
 } from './markers.js';
+import { PackageWatch } from './package-watch.js';
 import { type AttemptLine, type BenchmarkPlan, buildPlan, type Plan, type Selection } from './plan.js';
 import { cacheDir, VersionProbe, which } from './probe.js';
 import { Redactor } from './redact.js';
@@ -112,6 +113,7 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
     cancelled: false,
     workspaces: [],
     isolationDeviations: [],
+    isolationBreaches: [],
     outputDirs: [],
   };
   const emit: EventSink = (event) => {
@@ -119,6 +121,7 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
     options.emit(event);
   };
 
+  const watches = new Map<string, PackageWatch>();
   const rc: RunContext = {
     runId,
     timeoutMs: options.timeoutMs ?? config.timeoutMs,
@@ -139,6 +142,14 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
         : undefined,
     engineVersion: engine?.version,
     runtimes,
+    packageWatch: (bp) => {
+      let watch = watches.get(bp.bench.slug);
+      if (!watch) {
+        watch = new PackageWatch(bp.bench.dir, bp.paths.attempts);
+        watches.set(bp.bench.slug, watch);
+      }
+      return watch;
+    },
   };
 
   const roots: SchedulerNode[] = [];
@@ -425,6 +436,8 @@ function tally(summary: RunSummary, event: PipelineEvent): void {
             : summary.timedOut;
       bucket.push(r);
       if (r.workspace) summary.workspaces.push(r.workspace);
+      for (const b of r.isolationBreaches)
+        summary.isolationBreaches.push(`${r.attempt.benchmark}/${r.attempt.name}: ${b}`);
       break;
     }
     case 'attempt-skipped':

@@ -31,6 +31,10 @@ export function renderSummary(s: RunSummary): string {
     for (const w of s.workspaces) lines.push(`  ${w}`);
   }
   if (s.isolationDeviations.length) lines.push(`isolation deviations: ${s.isolationDeviations.join('; ')}`);
+  if (s.isolationBreaches.length) {
+    lines.push('isolation breaches (an attempt wrote outside its workspace; see its run-log):');
+    for (const b of s.isolationBreaches) lines.push(`  ${b}`);
+  }
   if (completed > 0)
     lines.push('next: score the attempts into eval-results/ beside each eval-attempts/ directory');
   return `${lines.join('\n')}\n`;
