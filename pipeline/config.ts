@@ -37,6 +37,14 @@ export const harnessConfigSchema = z.strictObject({
   /** Replaces the default wrapper prompt for this harness. */
   wrapperPrompt: z.string().min(1).optional(),
   /**
+   * Custom harnesses, lite mode: by default the command gets a home of its own for each attempt
+   * (HOME, the XDG_* directories and TMPDIR under `<workspace>.home`, beside the workspace), as the
+   * built-in CLIs do, so the agent reads nothing of the invoking user's `~`. `false` runs it with
+   * the invoking user's HOME and TMPDIR (a tool that needs its logged-in state there).
+   * Built-in harnesses always get their own home.
+   */
+  home: z.boolean().optional(),
+  /**
    * docker: take the harness from this runtime image instead of the benchmark image. Its `path`
    * is extracted once per image digest and mounted read-only at the same path in every attempt
    * container, which runs `entrypoint` (default `<path>/bin/run-attempt`). Name the image by

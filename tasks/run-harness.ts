@@ -133,6 +133,8 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
         cliVersion: i.cliVersion,
         args: i.adapter.config.args ?? [],
         env: hashedEnv(i.adapter.env({ model: i.model, prompt: '', args: [] })),
+        /** Run with the invoking user's home instead of one of its own: it may read other state. */
+        ...(i.adapter.config.home === false && { home: false }),
       },
       /** The resolved model (null: the vendor default). */
       model: i.model ?? null,
