@@ -16,7 +16,7 @@ import {
   ownerLabel,
   removeContainer,
 } from '../pipeline/docker.js';
-import { atPath, InfraError } from '../pipeline/errors.js';
+import { atPath, InfraError, ioError } from '../pipeline/errors.js';
 import type { AttemptRef, Outcome } from '../pipeline/events.js';
 import { sha256 } from '../pipeline/keys.js';
 import { processStart } from '../pipeline/markers.js';
@@ -308,12 +308,18 @@ async function runOnHost(
   const { adapter } = input;
   const argv = adapter.argv({ model: input.model, prompt: input.wrapperPrompt, args: harnessArgs(input) });
   const [program, ...rest] = argv as [string, ...string[]];
+  let home: Record<string, string>;
+  try {
+    home = prepareHome(adapter, homeOf(workspace), input.model);
+  } catch (error) {
+    throw ioError(error, homeOf(workspace));
+  }
   const child = spawn(program, rest, {
     cwd: workspace,
     // PWD too: a CLI that trusts it over its real cwd would work in the invoking directory.
     env: {
       ...input.env,
-      ...prepareHome(adapter, homeOf(workspace), input.model),
+      ...home,
       PWD: workspace,
       [ATTEMPT_ENV]: input.attemptTag,
     },
