@@ -201,4 +201,18 @@ describe('crash safety', () => {
     expect(await rig.ls('benchmarks/b/.pipeline/staging')).toEqual([]);
     expect(await rig.ls('benchmarks/b/.pipeline/running')).toEqual([]);
   });
+
+  it('an attempt whose cleanup cannot write the journal is still reported as not completed', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], {
+      BREAK_STATE: join(rig.dir, 'benchmarks/b'),
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/error {2}b\/t-default-attempt-1 {2}file system error: .*staging/);
+    expect(r.stdout).toMatch(/warn .*journal/);
+    expect(r.stdout).toContain(
+      '0 completed (0 succeeded, 0 failed, 0 timed out), 0 already done, 1 not completed',
+    );
+    expect(await rig.ls('benchmarks/b/.pipeline/running')).toEqual([]);
+  });
 });
