@@ -18,7 +18,7 @@ import {
   ownerLabel,
   reapDeadContainers,
 } from './docker.js';
-import { type Diagnostic, InfraError, UsageError } from './errors.js';
+import { type Diagnostic, InfraError, messageOf, UsageError } from './errors.js';
 import type { AttemptResult, EventSink, PipelineEvent, RunSummary } from './events.js';
 import { writeLock } from './lock.js';
 import {
@@ -196,7 +196,13 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
     concurrency,
   });
   await new Scheduler(concurrency, options.signal, emit).execute(roots);
-  for (const bp of plan.benchmarks) await bp.records.save();
+  for (const bp of plan.benchmarks) {
+    // A cache of what the run-logs say: unsaved, the next plan reads them again. The run's
+    // attempts are complete or reported either way, so it must not hide the summary.
+    await bp.records.save().catch((error: unknown) => {
+      emit({ type: 'warning', message: `${bp.bench.slug}: attempt index not saved: ${messageOf(error)}` });
+    });
+  }
   summary.cancelled = options.signal.aborted;
   if (toRun > 0)
     summary.isolationDeviations = [...new Set(plan.benchmarks.flatMap((b) => isolationDeviations(b.mode)))];

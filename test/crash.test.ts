@@ -215,4 +215,14 @@ describe('crash safety', () => {
     );
     expect(await rig.ls('benchmarks/b/.pipeline/running')).toEqual([]);
   });
+
+  it('an attempt index that cannot be saved is a warning: the completed attempts are reported', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], {
+      BREAK_INDEX: join(rig.dir, 'benchmarks/b'),
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/warn .*attempt-index\.json/);
+    expect(r.stdout).toContain('1 completed (1 succeeded, 0 failed, 0 timed out)');
+  });
 });
