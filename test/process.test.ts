@@ -45,6 +45,15 @@ describe('harness processes and their output', () => {
     const longest = await rig.cli(['run', '--harness', 't', '--attempts', '1', '--timeout', '596h']);
     expect(longest.code, longest.stdout + longest.stderr).toBe(0);
     expect(longest.stderr).not.toContain('TimeoutOverflowWarning');
+
+    // rerun takes the recorded timeout: one a timer cannot hold is refused there too.
+    const record = 'benchmarks/b/eval-attempts/t-default-attempt-1/run-log.json';
+    const log = JSON.parse(await rig.read(record));
+    await rig.write({ [record]: JSON.stringify({ ...log, timeoutMs: 600 * 3_600_000 }) });
+    const rerun = await rig.cli(['rerun', 'benchmarks/b/eval-attempts/t-default-attempt-1']);
+    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(2);
+    expect(rerun.stderr).toContain('run-log.json: timeoutMs 2160000000: must be at most 596h 31m');
+    expect(await rig.invocations()).toBe(1);
   });
 });
 

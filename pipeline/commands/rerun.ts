@@ -3,6 +3,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { connectEngine, engineAddress, inspectImage, pullImage } from '../docker.js';
+import { parseTimeout } from '../duration.js';
 import { InfraError, messageOf, UsageError } from '../errors.js';
 import { benchmarkSelection, buildPlan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
@@ -26,6 +27,9 @@ export async function rerunCommand({ values, positionals }: ParsedArgs<'rerun'>)
   } catch (error) {
     throw new UsageError(`${file}: not a readable attempt record (${messageOf(error)})`);
   }
+  // Recorded by an older version, or edited: a timeout a timer cannot hold would end it at once.
+  const timeout = parseTimeout(`${log.timeoutMs}ms`);
+  if ('problem' in timeout) throw new UsageError(`${file}: timeoutMs ${log.timeoutMs}: ${timeout.problem}`);
   const config = await loadConfig(values.config);
   const slug = log.benchmark?.name;
   const attempts = join(config.benchmarksDir, String(slug), 'eval-attempts');
@@ -64,7 +68,7 @@ export async function rerunCommand({ values, positionals }: ParsedArgs<'rerun'>)
       selection,
       runId: undefined,
       concurrency: 1,
-      timeoutMs: log.timeoutMs,
+      timeoutMs: timeout.ms,
       clean: values.clean ?? false,
       updateImage: false,
       build: false,
