@@ -50,7 +50,13 @@ export interface RunContext {
   runId: string;
   timeoutMs: number;
   clean: boolean;
+  /** Masks what the run prints and its shared state: every real token of the config. */
   redactor: Redactor;
+  /**
+   * Masks what one attempt writes (its copy, logs, run-log, kept workspace): only its own
+   * harness's token, so another harness's key cannot rewrite this agent's work.
+   */
+  redactorFor(line: AttemptLine): Redactor;
   emit: EventSink;
   /** The environment the harness of `line` runs with (docker: the container's, nothing of the host's). */
   envFor(line: AttemptLine, mode: 'lite' | 'docker'): NodeJS.ProcessEnv;
@@ -138,7 +144,7 @@ export class AttemptChain {
   }
 
   #ctx(signal: AbortSignal, key: NodeKey): TaskContext {
-    return { signal, key, emit: this.rc.emit, redactor: this.rc.redactor };
+    return { signal, key, emit: this.rc.emit, redactor: this.rc.redactorFor(this.line) };
   }
 
   /** Takes the attempt number: waits for a live owner, cleans up after a dead one. */

@@ -4,10 +4,27 @@ import { Transform } from 'node:stream';
 /** What every token is replaced with. */
 export const MASK = '***';
 
+/** Below this many characters a value is a placeholder (`test`, `none`, `dummy`), not a key. */
+export const MIN_SECRET_LENGTH = 16;
+
+/** One word of letters in one case (`none`, `PLACEHOLDER`, `Dummy`): what a person types, not what a vendor issues. */
+const PLAIN_WORD = /^(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)$/;
+
+/**
+ * Whether `value` can be a real secret. Masking a placeholder such as `test` or `none` would
+ * rewrite every occurrence of that word in an agent's work (`import { *** } from 'node:***'`),
+ * so values shorter than MIN_SECRET_LENGTH, and plain words however long, are never used as mask
+ * patterns. Issued keys are long and mix cases, digits or punctuation.
+ */
+export function isSecretLike(value: string): boolean {
+  return value.length >= MIN_SECRET_LENGTH && !PLAIN_WORD.test(value);
+}
+
 /**
  * Replaces secret values with `***`. Every byte the tool writes to disk, and every line it prints,
  * goes through one of these. The stream form holds back just enough bytes to catch a secret that
- * is split across two chunks, so output is still streamed rather than buffered to the end.
+ * is split across two chunks, so output is still streamed rather than buffered to the end. Values
+ * that are not secret-like (see isSecretLike) are ignored.
  */
 export class Redactor {
   readonly #secrets: Buffer[];
@@ -15,7 +32,7 @@ export class Redactor {
 
   constructor(secrets: Iterable<string | undefined>) {
     // Longest first, so a secret that contains another is masked whole.
-    const unique = [...new Set([...secrets].filter((s): s is string => !!s))];
+    const unique = [...new Set([...secrets].filter((s): s is string => !!s && isSecretLike(s)))];
     this.#secrets = unique.sort((a, b) => b.length - a.length).map((s) => Buffer.from(s));
     this.#longest = this.#secrets.reduce((n, s) => Math.max(n, s.length), 0);
   }

@@ -33,7 +33,7 @@ import {
 import { PackageWatch } from './package-watch.js';
 import { type AttemptLine, type BenchmarkPlan, buildPlan, type Plan, type Selection } from './plan.js';
 import { cacheDir, VersionProbe, which } from './probe.js';
-import { Redactor } from './redact.js';
+import { isSecretLike, Redactor } from './redact.js';
 import { Scheduler, type SchedulerNode } from './scheduler.js';
 import { NodeStore } from './state.js';
 import { taskKey } from './task.js';
@@ -69,6 +69,40 @@ export function tokenVariables(config: ResolvedConfig): string[] {
 }
 
 /**
+ * What one attempt writes is masked with its own harness's token only (one redactor per token
+ * variable): another harness's key, never in this harness's environment, cannot be in its work.
+ */
+function harnessRedactors(): (line: AttemptLine) => Redactor {
+  const byVariable = new Map<string, Redactor>();
+  return ({ adapter: { tokenEnv } }) => {
+    const name = tokenEnv ?? '';
+    const redactor = byVariable.get(name) ?? new Redactor([tokenEnv && process.env[tokenEnv]]);
+    byVariable.set(name, redactor);
+    return redactor;
+  };
+}
+
+/**
+ * A harness token set to a placeholder (`test`, `none`) is not masked (see isSecretLike): the run
+ * says so, naming the variable but never its value.
+ */
+function warnPlaceholderTokens(plan: Plan, emit: EventSink): void {
+  const told = new Set<string>();
+  for (const bp of plan.benchmarks) {
+    for (const line of bp.lines) {
+      const name = line.adapter.tokenEnv;
+      const value = name && process.env[name];
+      if (!name || !value || isSecretLike(value) || told.has(name) || !lineHasWork(line)) continue;
+      told.add(name);
+      emit({
+        type: 'warning',
+        message: `${name} (${line.adapter.name}'s token) is not a real secret (under 16 characters, or a plain word), so it is not masked in what the run writes`,
+      });
+    }
+  }
+}
+
+/**
  * `run`: makes the selected attempts complete, running only what is missing (or asked to be
  * replaced), and reports through events. Returns the summary; the CLI turns it into an exit code.
  */
@@ -77,9 +111,11 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
   const probe = await new VersionProbe().load();
   let plan = await buildPlan(config, options.selection, { persist: true, probe });
   const tokenNames = tokenVariables(config);
+  // What the run prints and its shared state: every real token of the config.
   const redactor = new Redactor(tokenNames.map((n) => process.env[n]));
   await preflightEnvironment(plan);
   await probe.save();
+  warnPlaceholderTokens(plan, options.emit);
 
   // docker: resolve and pin the images first; a new pin changes the attempt keys, so plan again.
   const toPin = plan.benchmarks.filter(
@@ -127,6 +163,7 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
     timeoutMs: options.timeoutMs ?? config.timeoutMs,
     clean: options.clean,
     redactor,
+    redactorFor: harnessRedactors(),
     emit,
     envFor: (line, mode) => harnessEnv(line, tokenNames, mode),
     containerFor: (bp) =>
@@ -337,8 +374,8 @@ function harnessEnv(line: AttemptLine, tokenNames: string[], mode: 'lite' | 'doc
   return env;
 }
 
-const hasWork = (bp: BenchmarkPlan) =>
-  bp.lines.some((l) => l.more > 0 || l.attempts.some((a) => a.action !== 'skip'));
+const lineHasWork = (l: AttemptLine) => l.more > 0 || l.attempts.some((a) => a.action !== 'skip');
+const hasWork = (bp: BenchmarkPlan) => bp.lines.some(lineHasWork);
 
 /**
  * docker: makes the benchmark's image available (resolve-image) and pins it (pin-digest, which
