@@ -1,7 +1,7 @@
 import { appendFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Collected, collect } from '../tasks/collect.js';
+import { type Collected, collect, collectedLimitations } from '../tasks/collect.js';
 import {
   type ContainerInput,
   type HarnessRun,
@@ -347,14 +347,7 @@ export class AttemptChain {
     const { bench } = this.bp;
     const { line } = this;
     const ref = this.ref!;
-    const limitations = [...run.logLimitations];
-    if (collected.redacted.length)
-      limitations.push(`a token was masked in workspace files: ${collected.redacted.join(', ')}`);
-    if (collected.renamed.length) {
-      limitations.push(
-        `workspace entries renamed to make room for the tool's own files: ${collected.renamed.join(', ')}`,
-      );
-    }
+    const limitations = [...run.logLimitations, ...collectedLimitations(collected)];
     return {
       format: RUN_LOG_FORMAT,
       benchmark: { name: bench.slug, displayName: bench.manifest.display_name ?? bench.slug },

@@ -1,6 +1,7 @@
-import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { constants, type Dirent } from 'node:fs';
+import { chmod, copyFile, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errnoCode } from './errors.js';
 import type { Redactor } from './redact.js';
 
 /** One entry of a directory tree, by path relative to its root (`/` separators). */
@@ -9,25 +10,74 @@ export type TreeEntry =
   | { type: 'file'; path: string; mode?: number; from?: string }
   | { type: 'symlink'; path: string; from?: string };
 
+/** An entry a listing or a copy did not take, and why, for the run-log to name. */
+export interface LeftOut {
+  path: string;
+  why: string;
+}
+
+/** A tree as listed: what can be copied, and what cannot. */
+export interface Listing {
+  entries: TreeEntry[];
+  leftOut: LeftOut[];
+}
+
 /** How many copies are in flight at once; the kernel does the copying, so this hides latency. */
 const PARALLEL_COPIES = 32;
 
-/** Lists a tree without following symlinks; sockets and other special files are left out. */
-export async function listTree(root: string): Promise<TreeEntry[]> {
-  const found = await (await import('fast-glob')).default('**', {
-    cwd: root,
-    dot: true,
-    onlyFiles: false,
-    followSymbolicLinks: false,
-    objectMode: true,
-  });
+/** What an entry that is neither a file, a directory nor a symlink is, in words. */
+function specialKind(d: Dirent<Buffer>): string {
+  if (d.isSocket()) return 'a socket';
+  if (d.isFIFO()) return 'a FIFO';
+  if (d.isBlockDevice()) return 'a block device';
+  if (d.isCharacterDevice()) return 'a character device';
+  return 'of an unknown type';
+}
+
+const childPath = (parent: string, name: string) => (parent ? `${parent}/${name}` : name);
+
+/**
+ * Lists a tree without following symlinks, sorted by path. Every name is taken as it is (newlines,
+ * U+2028 and all); what cannot be copied (sockets, FIFOs, devices, a name that is not UTF-8 and
+ * so cannot be spelled as a path here, a directory that cannot be read) is named in `leftOut`.
+ */
+export async function walkTree(root: string): Promise<Listing> {
   const entries: TreeEntry[] = [];
-  for (const e of found) {
-    if (e.dirent.isDirectory()) entries.push({ type: 'dir', path: e.path });
-    else if (e.dirent.isFile()) entries.push({ type: 'file', path: e.path });
-    else if (e.dirent.isSymbolicLink()) entries.push({ type: 'symlink', path: e.path });
-  }
-  return entries;
+  const leftOut: LeftOut[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let found: Dirent<Buffer>[];
+    try {
+      found = await readdir(dir ? join(root, dir) : root, { withFileTypes: true, encoding: 'buffer' });
+    } catch (error) {
+      if (!dir) throw error;
+      leftOut.push({ path: dir, why: `its contents could not be read (${errnoCode(error) ?? error})` });
+      return;
+    }
+    const subdirs: string[] = [];
+    for (const d of found) {
+      const name = d.name.toString();
+      const path = childPath(dir, name);
+      if (!Buffer.from(name).equals(d.name)) {
+        const what = d.isDirectory() ? 'a directory whose name' : 'its name';
+        leftOut.push({ path, why: `${what} is not valid UTF-8` });
+      } else if (d.isDirectory()) {
+        entries.push({ type: 'dir', path });
+        subdirs.push(path);
+      } else if (d.isFile()) entries.push({ type: 'file', path });
+      else if (d.isSymbolicLink()) entries.push({ type: 'symlink', path });
+      else leftOut.push({ path, why: `${specialKind(d)}; only files, directories and symlinks are copied` });
+    }
+    await Promise.all(subdirs.map(walk));
+  };
+  await walk('');
+  const byPath = (a: { path: string }, b: { path: string }) =>
+    a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+  return { entries: entries.sort(byPath), leftOut: leftOut.sort(byPath) };
+}
+
+/** The entries of a tree that can be copied; see walkTree for what is left out. */
+export async function listTree(root: string): Promise<TreeEntry[]> {
+  return (await walkTree(root)).entries;
 }
 
 export interface CopyOptions {

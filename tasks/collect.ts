@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { copyEntries, listTree, type TreeEntry } from '../pipeline/copy-tree.js';
+import { copyEntries, type LeftOut, type TreeEntry, walkTree } from '../pipeline/copy-tree.js';
 import { RUN_LOG_FORMAT } from '../pipeline/run-log.js';
 import { type TaskDefinition, throwIfAborted } from '../pipeline/task.js';
 import { AGENT_LOG, type HarnessRun } from './run-harness.js';
@@ -24,12 +24,39 @@ export interface Collected {
   redacted: string[];
   /** `name -> new name` for workspace entries moved aside because the tool's own files use their names. */
   renamed: string[];
+  /** What the agent left that is not in the copy, each with why. */
+  leftOut: LeftOut[];
+}
+
+/** A path as run-log shows it: quoted when it holds a line break or another control character. */
+const shown = (path: string) =>
+  /[\p{C}\u2028\u2029]/u.test(path)
+    ? JSON.stringify(path).replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`)
+    : path;
+
+/** What run-log says of a collect: every way the copy differs from the workspace the agent left. */
+export function collectedLimitations(collected: Collected): string[] {
+  const list = (paths: string[]) => paths.map(shown).join(', ');
+  const limitations: string[] = [];
+  if (collected.redacted.length)
+    limitations.push(`a token was masked in workspace files: ${list(collected.redacted)}`);
+  if (collected.renamed.length) {
+    limitations.push(
+      `workspace entries renamed to make room for the tool's own files: ${collected.renamed.join(', ')}`,
+    );
+  }
+  if (collected.leftOut.length) {
+    const each = collected.leftOut.map((l) => `${shown(l.path)} (${l.why})`);
+    limitations.push(`workspace entries not collected: ${each.join(', ')}`);
+  }
+  return limitations;
 }
 
 /**
  * Copies the finished workspace into the attempt's staging directory, on the same filesystem
  * as eval-attempts/ so that publishing is one rename. Symlinks are copied as links, never
- * followed; files that hold a token are masked.
+ * followed; files that hold a token are masked. What cannot be copied is named, never dropped
+ * silently.
  */
 export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> = {
   name: 'collect',
@@ -41,7 +68,7 @@ export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> =
   async run({ run, staging }, ctx) {
     throwIfAborted(ctx.signal);
     const renamed = new Map<string, string>();
-    const listed = await listTree(run.workspace);
+    const { entries: listed, leftOut } = await walkTree(run.workspace);
     const taken = new Set(listed.map((e) => e.path.split('/')[0]));
     /** `<name>.workspace`, or `<name>.workspace-2` and so on when the agent wrote that name too. */
     const renamedTo = (name: string) => {
@@ -66,6 +93,7 @@ export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> =
       files: entries.filter((e) => e.type === 'file').length,
       redacted,
       renamed: [...renamed].map(([from, to]) => `${from} -> ${to}`),
+      leftOut,
     };
   },
 };

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { collect } from '../../tasks/collect.js';
+import { collect, collectedLimitations } from '../../tasks/collect.js';
 import { materializeWorkspace, seedWorkspace } from '../../tasks/seed-workspace.js';
 import { writeRunLog } from '../../tasks/write-run-log.js';
 import { attemptName, completeAttempts, modelId, slugPart } from '../attempts.js';
@@ -167,9 +167,7 @@ export async function collectCommand({ values, positionals }: ParsedArgs<'collec
       isolationDeviations: [MANUAL_DEVIATION],
       logLimitations: [
         'manual harness: no agent-run.log or transcript; the times are from prepare to collect',
-        ...(collected.redacted.length
-          ? [`a token was masked in workspace files: ${collected.redacted.join(', ')}`]
-          : []),
+        ...collectedLimitations(collected),
       ],
       summary: null,
       key: attemptKey,
