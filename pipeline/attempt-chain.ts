@@ -57,6 +57,8 @@ export interface RunContext {
    * harness's token, so another harness's key cannot rewrite this agent's work.
    */
   redactorFor(line: AttemptLine): Redactor;
+  /** Files larger than this many bytes stay out of an attempt's copy (config `collect.maxFileSize`). */
+  maxFileSize: number;
   emit: EventSink;
   /** The environment the harness of `line` runs with (docker: the container's, nothing of the host's). */
   envFor(line: AttemptLine, mode: 'lite' | 'docker'): NodeJS.ProcessEnv;
@@ -287,7 +289,10 @@ export class AttemptChain {
     const key = taskKey(collect, { attemptKey: this.#key!.key });
     const staging = this.#staging!;
     this.#collected = await atPath(staging, () =>
-      collect.run({ attemptKey: this.#key!.key, run: this.#run!, staging }, this.#ctx(signal, key)),
+      collect.run(
+        { attemptKey: this.#key!.key, run: this.#run!, staging, maxFileSize: this.rc.maxFileSize },
+        this.#ctx(signal, key),
+      ),
     );
     return false;
   }

@@ -72,6 +72,23 @@ export const variantSchema = z.strictObject({
   env: envMap.optional(),
 });
 
+/** Bytes, or a size such as `512m` or `4g` (see parseSize). */
+const size = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^\d+(\.\d+)?[kmg]?$/i, 'must be bytes or a size such as 512m or 4g'),
+]);
+
+/** How a finished workspace becomes an attempt's copy. */
+export const collectSchema = z.strictObject({
+  /**
+   * The largest workspace file copied into an attempt (by its apparent size): bytes, or `512m`,
+   * `4g`. A larger file stays in the kept temp workspace and run-log names it with its size; the
+   * attempt is still complete. The default leaves room for a multi-gigabyte build output or data
+   * file while keeping a runaway log from filling the disk of eval-attempts/.
+   */
+  maxFileSize: size.default('8g'),
+});
+
 /** Docker-mode settings. */
 export const dockerSchema = z.strictObject({
   /** The engine address (`unix:///...`, `tcp://host:2376`, `ssh://user@host`); default DOCKER_HOST, then the local socket. */
@@ -79,12 +96,7 @@ export const dockerSchema = z.strictObject({
   /** CPU limit per attempt container, in CPUs (1.5 = one and a half). */
   cpus: z.number().positive().optional(),
   /** Memory limit per attempt container: bytes, or `512m`, `4g`. */
-  memory: z
-    .union([
-      z.number().int().positive(),
-      z.string().regex(/^\d+(\.\d+)?[kmg]?$/i, 'must be bytes or a size such as 512m or 4g'),
-    ])
-    .optional(),
+  memory: size.optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -99,6 +111,7 @@ export const configSchema = z.strictObject({
   /** The instruction given to every harness; see DEFAULT_WRAPPER_PROMPT. */
   wrapperPrompt: z.string().min(1).optional(),
   docker: dockerSchema.default({}),
+  collect: collectSchema.prefault({}),
   harnesses: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/), harnessConfigSchema).default({}),
   variants: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/), variantSchema).default({}),
 });

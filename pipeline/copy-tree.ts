@@ -1,7 +1,8 @@
 import { constants, type Dirent } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readlink, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from './errors.js';
+import { copyOneFile } from './file-copy.js';
 import type { Redactor } from './redact.js';
 
 /** One entry of a directory tree, by path relative to its root (`/` separators). */
@@ -84,50 +85,73 @@ export interface CopyOptions {
   /** Source root for entries without their own `from`. */
   from: string;
   to: string;
-  /** When given, files holding a secret are rewritten with the secret masked; their paths are returned. */
+  /** When given, files holding a secret are written with the secret masked; their paths are returned. */
   redactor?: Redactor;
+  /** Files larger than this many bytes are not copied but returned in `leftOut`. */
+  maxFileSize?: number;
+}
+
+export interface Copied {
+  /** Paths (in `to`) of the files written with a token masked. */
+  redacted: string[];
+  /** Files not copied because they exceed `maxFileSize`. */
+  leftOut: LeftOut[];
+}
+
+/** `3221225472` -> `3.0 GiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let n = bytes;
+  let unit = 0;
+  for (; n >= 1024 && unit < units.length - 1; unit++) n /= 1024;
+  return unit === 0 ? `${n} bytes` : `${n.toFixed(1)} ${units[unit]}`;
 }
 
 /**
- * Copies entries into `to`: directories first, then files in parallel with copy-on-write clones
- * where the filesystem supports them (FICLONE, falling back to an in-kernel copy), then symlinks
- * as symlinks (never followed, so a link an agent made to a host file copies as a link).
+ * Copies entries into `to`: directories first, then files in parallel (see copyOneFile: clones
+ * where the filesystem supports them, holes kept, memory bounded), then symlinks as symlinks
+ * (never followed, so a link an agent made to a host file copies as a link).
  */
-export async function copyEntries(entries: readonly TreeEntry[], options: CopyOptions): Promise<string[]> {
-  const { from, to, redactor } = options;
+export async function copyEntries(entries: readonly TreeEntry[], options: CopyOptions): Promise<Copied> {
+  const { from, to, redactor, maxFileSize } = options;
   await mkdir(to, { recursive: true });
   const dirs = entries.filter((e) => e.type === 'dir').map((e) => e.path);
   // Sorted, parents come before children, so each mkdir needs no recursion.
   for (const d of dirs.sort()) await mkdir(join(to, d), { recursive: true });
   const files = entries.filter((e) => e.type === 'file');
-  const redacted: string[] = [];
+  const copied: Copied = { redacted: [], leftOut: [] };
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < files.length; i = next++) {
       const f = files[i]!;
+      const src = f.from ?? join(from, f.path);
       const dest = join(to, f.path);
-      // EXCL: every destination is new, and it spares ext4 a truncate journal entry per file.
-      await copyFile(
-        f.from ?? join(from, f.path),
-        dest,
-        constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL,
-      );
-      if (f.mode !== undefined) await chmod(dest, f.mode);
-      if (redactor?.active) {
-        const data = await readFile(dest);
-        if (redactor.contains(data)) {
-          await writeFile(dest, redactor.redactBuffer(data));
-          redacted.push(f.path);
+      if (!redactor && maxFileSize === undefined) {
+        // A template or a workspace from one: the benchmark's own files, hashed whole already.
+        // The kernel's copy alone; a stat more per file would slow seeding measurably.
+        await copyFile(src, dest, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
+      } else {
+        // Followed, as copyFile does.
+        const stats = await stat(src);
+        if (maxFileSize !== undefined && stats.size > maxFileSize) {
+          const why = `${formatBytes(stats.size)}, over the ${formatBytes(maxFileSize)} cap (collect.maxFileSize)`;
+          copied.leftOut.push({ path: f.path, why });
+          continue;
         }
+        if (await copyOneFile(src, dest, stats, redactor)) copied.redacted.push(f.path);
       }
+      if (f.mode !== undefined) await chmod(dest, f.mode);
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_COPIES, files.length) }, worker));
   for (const l of entries) {
     if (l.type === 'symlink') {
-      const target = await readlink(l.from ?? join(from, l.path));
-      await symlink(redactor ? redactor.redact(target) : target, join(to, l.path));
+      // As bytes: a target need not be UTF-8.
+      const target = await readlink(l.from ?? join(from, l.path), { encoding: 'buffer' });
+      await symlink(redactor ? redactor.redactBuffer(target) : target, join(to, l.path));
     }
   }
-  return redacted;
+  copied.redacted.sort();
+  copied.leftOut.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return copied;
 }

@@ -1,8 +1,11 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 
 /** What every token is replaced with. */
 export const MASK = '***';
+
+/** Bytes read at a time when a file is searched or masked, so memory stays bounded for any file size. */
+export const FILE_CHUNK = 1 << 20;
 
 /** Below this many characters a value is a placeholder (`test`, `none`, `dummy`), not a key. */
 export const MIN_SECRET_LENGTH = 16;
@@ -18,6 +21,13 @@ const PLAIN_WORD = /^(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)$/;
  */
 export function isSecretLike(value: string): boolean {
   return value.length >= MIN_SECRET_LENGTH && !PLAIN_WORD.test(value);
+}
+
+/** See Redactor.masker. */
+export interface Masker {
+  push(chunk: Buffer): Buffer;
+  end(): Buffer;
+  masked: boolean;
 }
 
 /**
@@ -47,7 +57,7 @@ export class Redactor {
     return out;
   }
 
-  /** Whether `data` holds any secret; cheap enough to scan whole files with. */
+  /** Whether `data` holds any secret. */
   contains(data: Buffer): boolean {
     return this.#secrets.some((s) => data.includes(s));
   }
@@ -69,20 +79,70 @@ export class Redactor {
   }
 
   /**
+   * Whether the file at `path` holds a secret, read FILE_CHUNK bytes at a time with an overlap of
+   * one byte less than the longest secret, so one split across two reads is still found.
+   */
+  async fileContains(path: string): Promise<boolean> {
+    if (!this.active) return false;
+    let found = false;
+    await this.#windows(path, 'r', (window) => {
+      found = this.contains(window.data);
+      return found;
+    });
+    return found;
+  }
+
+  /**
    * Masks secrets where they lie, with as many `*` as the secret has bytes, so a binary file (a
-   * CLI's SQLite state, say) keeps its layout. For files the tool keeps but did not write: the
-   * temp workspace and the harness's own state. Returns whether the file held one.
+   * CLI's SQLite state, say) keeps its layout and a sparse file its holes: only the bytes of a
+   * secret are written. For files the tool keeps but did not write: the temp workspace and the
+   * harness's own state. Streams, so memory stays bounded. Returns whether the file held one.
    */
   async scrubFile(path: string): Promise<boolean> {
     if (!this.active) return false;
-    const data = await readFile(path);
-    if (!this.contains(data)) return false;
-    for (const s of this.#secrets) {
-      for (let at = data.indexOf(s); at !== -1; at = data.indexOf(s, at + s.length))
-        data.fill('*', at, at + s.length);
+    let found = false;
+    await this.#windows(path, 'r+', async ({ data, position, owned }, handle) => {
+      for (const s of this.#secrets) {
+        for (let at = data.indexOf(s); at !== -1 && at < owned; at = data.indexOf(s, at + s.length)) {
+          // Filled here too, so a shorter secret inside this one is not matched again.
+          data.fill('*', at, at + s.length);
+          await handle.write(data, at, s.length, position + at);
+          found = true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
+  /**
+   * Calls `visit` with successive windows of the file: up to FILE_CHUNK bytes it "owns" (a secret that
+   * starts there is its to handle) plus the next longest-1 bytes, so any secret starting in the
+   * owned part lies wholly in the window. Stops when `visit` returns true.
+   */
+  async #windows(
+    path: string,
+    flags: 'r' | 'r+',
+    visit: (
+      window: { data: Buffer; position: number; owned: number },
+      handle: FileHandle,
+    ) => boolean | Promise<boolean>,
+  ): Promise<void> {
+    const handle = await open(path, flags);
+    try {
+      // No bigger than the file: most are small, and a whole chunk each would be wasted.
+      const chunk = Math.max(1, Math.min(FILE_CHUNK, (await handle.stat()).size));
+      const buffer = Buffer.allocUnsafe(chunk + this.#longest - 1);
+      for (let position = 0; ; position += chunk) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+        if (bytesRead === 0) return;
+        const data = buffer.subarray(0, bytesRead);
+        if (await visit({ data, position, owned: Math.min(chunk, bytesRead) }, handle)) return;
+        if (bytesRead < buffer.length) return;
+      }
+    } finally {
+      await handle.close();
     }
-    await writeFile(path, data);
-    return true;
   }
 
   /** The length of the longest tail of `data` that is a proper prefix of some secret. */
@@ -94,19 +154,39 @@ export class Redactor {
     return 0;
   }
 
+  /**
+   * Masks a byte sequence given in chunks: `push` returns what can be passed on now, holding back
+   * only a tail that could be the start of a secret the next chunk completes; `end` the rest.
+   * `masked` tells whether any secret was found so far.
+   */
+  masker(): Masker {
+    let pending: Buffer = Buffer.alloc(0);
+    const mask = (data: Buffer) => {
+      const out = this.redactBuffer(data);
+      if (out !== data) masker.masked = true;
+      return out;
+    };
+    const masker: Masker = {
+      masked: false,
+      push: (chunk) => {
+        const data = mask(pending.length ? Buffer.concat([pending, chunk]) : chunk);
+        const cut = data.length - this.#openTail(data);
+        // A copy: the caller may reuse the chunk's memory for its next read.
+        pending = Buffer.from(data.subarray(cut));
+        return data.subarray(0, cut);
+      },
+      end: () => mask(pending),
+    };
+    return masker;
+  }
+
   /** A transform that masks secrets in a byte stream, streaming as it goes. */
   stream(): Transform {
-    let pending: Buffer = Buffer.alloc(0);
+    const masker = this.masker();
     return new Transform({
-      transform: (chunk: Buffer, _encoding, done) => {
-        const data = this.redactBuffer(Buffer.concat([pending, chunk]));
-        // Hold back only a tail that could be the start of a secret the next chunk completes, so
-        // ordinary output (a whole line, say) is never delayed behind the next write.
-        const cut = data.length - this.#openTail(data);
-        pending = data.subarray(cut);
-        done(null, data.subarray(0, cut));
-      },
-      flush: (done) => done(null, this.redactBuffer(pending)),
+      // Ordinary output (a whole line, say) is never delayed behind the next write.
+      transform: (chunk: Buffer, _encoding, done) => done(null, masker.push(chunk)),
+      flush: (done) => done(null, masker.end()),
     });
   }
 }

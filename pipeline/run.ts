@@ -164,6 +164,7 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
     clean: options.clean,
     redactor,
     redactorFor: harnessRedactors(),
+    maxFileSize: parseSize(config.collect.maxFileSize),
     emit,
     envFor: (line, mode) => harnessEnv(line, tokenNames, mode),
     containerFor: (bp) =>

@@ -16,6 +16,8 @@ export interface CollectRunInput extends CollectInput {
   /** The harness run; collect needs only its workspace. */
   run: Pick<HarnessRun, 'workspace'>;
   staging: string;
+  /** Files larger than this many bytes stay behind, named in run-log (config `collect.maxFileSize`). */
+  maxFileSize: number;
 }
 
 export interface Collected {
@@ -65,7 +67,7 @@ export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> =
     params: { format: RUN_LOG_FORMAT },
     upstream: { attempt: attemptKey },
   }),
-  async run({ run, staging }, ctx) {
+  async run({ run, staging, maxFileSize }, ctx) {
     throwIfAborted(ctx.signal);
     const renamed = new Map<string, string>();
     const { entries: listed, leftOut } = await walkTree(run.workspace);
@@ -83,17 +85,23 @@ export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> =
       const path = [renamed.get(first), ...rest].join('/');
       return e.type === 'dir' ? { ...e, path } : { ...e, path, from: join(run.workspace, e.path) };
     });
-    const redacted = await copyEntries(entries, { from: run.workspace, to: staging, redactor: ctx.redactor });
-    // The kept temp workspace too: masked where it lies.
-    for (const path of redacted) {
+    const copied = await copyEntries(entries, {
+      from: run.workspace,
+      to: staging,
+      redactor: ctx.redactor,
+      maxFileSize,
+    });
+    // The kept temp workspace too, masked where it lies: the files found holding a token, and
+    // those too large to copy (never read otherwise).
+    for (const path of [...copied.redacted, ...copied.leftOut.map((l) => l.path)]) {
       const e = entries.find((x) => x.path === path);
       await ctx.redactor.scrubFile(e?.type === 'file' && e.from ? e.from : join(run.workspace, path));
     }
     return {
-      files: entries.filter((e) => e.type === 'file').length,
-      redacted,
+      files: entries.filter((e) => e.type === 'file').length - copied.leftOut.length,
+      redacted: copied.redacted,
       renamed: [...renamed].map(([from, to]) => `${from} -> ${to}`),
-      leftOut,
+      leftOut: [...leftOut, ...copied.leftOut],
     };
   },
 };

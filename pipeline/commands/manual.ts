@@ -7,7 +7,7 @@ import { writeRunLog } from '../../tasks/write-run-log.js';
 import { attemptName, completeAttempts, modelId, slugPart } from '../attempts.js';
 import { selectBenchmarks } from '../benchmarks.js';
 import type { ParsedArgs } from '../cli.js';
-import { loadConfig } from '../config.js';
+import { loadConfig, parseSize } from '../config.js';
 import { errnoCode, UsageError } from '../errors.js';
 import { readTextOrUndefined, writeJsonAtomic } from '../fs-atomic.js';
 import { nodeKey } from '../keys.js';
@@ -135,7 +135,7 @@ export async function collectCommand({ values, positionals }: ParsedArgs<'collec
     });
     const ended = new Date().toISOString();
     const collected = await collect.run(
-      { attemptKey, run: { workspace }, staging },
+      { attemptKey, run: { workspace }, staging, maxFileSize: parseSize(config.collect.maxFileSize) },
       ctx(taskKey(collect, { attemptKey })),
     );
     const log: RunLog = {
