@@ -1,5 +1,5 @@
 import { constants, type Dirent } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, readlink, stat, symlink } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readlink, rename, stat, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from './errors.js';
 import { copyOneFile } from './file-copy.js';
@@ -154,4 +154,79 @@ export async function copyEntries(entries: readonly TreeEntry[], options: CopyOp
   copied.redacted.sort();
   copied.leftOut.sort((a, b) => (a.path < b.path ? -1 : 1));
   return copied;
+}
+
+/**
+ * Where each entry goes once the token is masked in names: `path -> new path` for every entry
+ * whose name, or a parent's, held a token. A masked name that another entry already has gets a
+ * `-2` (and so on), checked against the names both before and after masking, so neither the copy
+ * nor a rename in place can overwrite anything.
+ */
+export function maskedPaths(entries: readonly TreeEntry[], redactor: Redactor): Map<string, string> {
+  const moved = new Map<string, string>();
+  if (!redactor.active) return moved;
+  const taken = new Set(entries.map((e) => e.path));
+  // Sorted, parents come before children, so a child goes under its parent's new path.
+  for (const { path } of [...entries].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+    const cut = path.lastIndexOf('/');
+    const parent = cut === -1 ? '' : path.slice(0, cut);
+    const name = path.slice(cut + 1);
+    const newParent = moved.get(parent) ?? parent;
+    const masked = redactor.redact(name);
+    if (masked === name && newParent === parent) continue;
+    let to = childPath(newParent, masked);
+    if (masked !== name) {
+      const free = (n: string) => !taken.has(childPath(newParent, n)) && !taken.has(childPath(parent, n));
+      let candidate = masked;
+      for (let n = 2; !free(candidate); n++) candidate = `${masked}-${n}`;
+      to = childPath(newParent, candidate);
+    }
+    taken.add(to);
+    moved.set(path, to);
+  }
+  return moved;
+}
+
+/** The new paths of the entries whose own name was masked (not only a parent's). */
+export function maskedNames(moved: ReadonlyMap<string, string>): string[] {
+  const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+  return [...moved].filter(([from, to]) => base(from) !== base(to)).map(([, to]) => to);
+}
+
+/**
+ * Masks the token in a tree where it lies: the contents of `files` (same length, see
+ * Redactor.scrubFile), every symlink target, and every name (renamed in place, to the names
+ * maskedPaths gave, deepest first so each rename finds its parent where it was).
+ */
+export async function scrubInPlace(
+  root: string,
+  tree: { entries: readonly TreeEntry[]; moved: ReadonlyMap<string, string>; files: Iterable<string> },
+  redactor: Redactor,
+): Promise<void> {
+  if (!redactor.active) return;
+  for (const path of tree.files) await redactor.scrubFile(join(root, path));
+  for (const e of tree.entries) {
+    if (e.type !== 'symlink') continue;
+    const link = join(root, e.path);
+    const target = await readlink(link, { encoding: 'buffer' });
+    if (!redactor.contains(target)) continue;
+    await unlink(link);
+    await symlink(redactor.redactBuffer(target), link);
+  }
+  const depth = (p: string) => p.split('/').length;
+  const renames = [...tree.moved].sort(([a], [b]) => depth(b) - depth(a));
+  for (const [from, to] of renames) {
+    const name = to.slice(to.lastIndexOf('/') + 1);
+    const cut = from.lastIndexOf('/');
+    if (from.slice(cut + 1) === name) continue;
+    await rename(join(root, from), join(root, childPath(cut === -1 ? '' : from.slice(0, cut), name)));
+  }
+}
+
+/** scrubInPlace over a whole tree (a CLI's home, say): every file's contents, link and name. */
+export async function scrubTree(root: string, redactor: Redactor): Promise<void> {
+  if (!redactor.active) return;
+  const { entries } = await walkTree(root);
+  const files = entries.filter((e) => e.type === 'file').map((e) => e.path);
+  await scrubInPlace(root, { entries, moved: maskedPaths(entries, redactor), files }, redactor);
 }

@@ -6,7 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import type { VariantConfig } from '../pipeline/config.js';
-import { listTree } from '../pipeline/copy-tree.js';
+import { scrubTree } from '../pipeline/copy-tree.js';
 import {
   attachOutput,
   createContainer,
@@ -18,6 +18,7 @@ import {
 } from '../pipeline/docker.js';
 import { atPath, InfraError, ioError } from '../pipeline/errors.js';
 import type { AttemptRef, Outcome } from '../pipeline/events.js';
+import { exists } from '../pipeline/fs-atomic.js';
 import { sha256 } from '../pipeline/keys.js';
 import { processStart } from '../pipeline/markers.js';
 import { ATTEMPT_ENV, describeKilled, killTagged } from '../pipeline/processes.js';
@@ -179,13 +180,10 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
     }
     if (output.failure) throw output.failure;
     if (ctx.signal.aborted) throw new CancelledError();
-    // The CLI's own state (sessions, databases) may hold the token: masked where it lies.
-    if (!input.container && adapter.setup) {
-      for (const e of await listTree(homeOf(workspace)).catch(() => [])) {
-        if (e.type === 'file')
-          await ctx.redactor.scrubFile(join(homeOf(workspace), e.path)).catch(() => false);
-      }
-    }
+    // The CLI's own state (sessions, databases) may hold the token, in contents, link targets
+    // or names: masked where it lies.
+    if (!input.container && adapter.setup && (await exists(homeOf(workspace))))
+      await scrubTree(homeOf(workspace), ctx.redactor);
 
     const ended = Date.now();
     const logLimitations = [...ran.logLimitations];

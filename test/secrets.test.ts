@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isSecretLike, Redactor } from '../pipeline/redact.js';
@@ -7,6 +7,18 @@ import { benchmarkFiles, makeRig, type Rig, TOKEN } from './helpers/rig.js';
 const ATTEMPT = 'benchmarks/b/eval-attempts/t-default-attempt-1';
 
 const runLog = async (rig: Rig) => JSON.parse(await rig.read(`${ATTEMPT}/run-log.json`));
+
+/** Every name under `root` (files, directories, links), relative, and every link target. */
+async function namesAndTargets(root: string): Promise<{ names: string[]; targets: string[] }> {
+  const names: string[] = [];
+  const targets: string[] = [];
+  for (const e of await readdir(root, { withFileTypes: true, recursive: true })) {
+    const path = join(e.parentPath, e.name);
+    names.push(path.slice(root.length + 1));
+    if (e.isSymbolicLink()) targets.push(await readlink(path));
+  }
+  return { names: names.sort(), targets };
+}
 
 describe('which values are secrets', () => {
   it('takes issued keys, never placeholders or plain words', () => {
@@ -61,5 +73,49 @@ describe('placeholder keys', () => {
     expect(warnings[0]).not.toContain('placeholder');
     expect(await rig.read(`${ATTEMPT}/agent-run.log`)).toContain('token: placeholder');
     expect((await runLog(rig)).logLimitations).toEqual([]);
+  });
+});
+
+describe('a token in names and link targets', () => {
+  it('is masked in the attempt and in the kept temp workspace (renamed in place), and run-log says so', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], { TOKEN_NAMES: '1' });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const log = await runLog(rig);
+    for (const root of [join(rig.dir, ATTEMPT), log.workspace.path]) {
+      const { names, targets } = await namesAndTargets(root);
+      expect(
+        names.filter((n) => n.includes(TOKEN)),
+        root,
+      ).toEqual([]);
+      expect(targets, root).toEqual(['target-***']);
+      expect(names, root).toEqual(
+        expect.arrayContaining(['file-***.txt', 'dir-***', 'dir-***/inner.txt', 'link']),
+      );
+      expect(await readFile(join(root, 'file-***.txt'), 'utf8')).toBe('named\n');
+      expect(await readFile(join(root, 'dir-***/inner.txt'), 'utf8')).toBe('inner\n');
+    }
+    expect(log.logLimitations).toEqual([
+      'a token was masked in workspace names, here and in the kept workspace: dir-***, file-***.txt',
+    ]);
+  });
+
+  it('keeps a masked name from taking one the agent already used', async () => {
+    const redactor = new Redactor([TOKEN]);
+    const { maskedPaths } = await import('../pipeline/copy-tree.js');
+    const moved = maskedPaths(
+      [
+        { type: 'file', path: `a-${TOKEN}` },
+        { type: 'file', path: 'a-***' },
+        { type: 'dir', path: `d-${TOKEN}` },
+        { type: 'file', path: `d-${TOKEN}/x` },
+      ],
+      redactor,
+    );
+    expect(Object.fromEntries(moved)).toEqual({
+      [`a-${TOKEN}`]: 'a-***-2',
+      [`d-${TOKEN}`]: 'd-***',
+      [`d-${TOKEN}/x`]: 'd-***/x',
+    });
   });
 });
