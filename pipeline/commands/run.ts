@@ -51,6 +51,8 @@ export async function runReported(
   options: Omit<RunOptions, 'signal' | 'emit'>,
   json: boolean | undefined,
 ): Promise<number> {
+  // The reporter prints lines of every attempt: every real token of the config (placeholders
+  // are no mask patterns; see isSecretLike). What an attempt writes uses its harness's token only.
   const redactor = new Redactor(tokenVariables(config).map((n) => process.env[n]));
   const reporter = pickReporter(json, redactor);
   // First signal: stop harnesses and leave state consistent. Second: leave now (the next run cleans up).
