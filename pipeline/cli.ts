@@ -80,6 +80,14 @@ export const COMMANDS = {
 
 export type CommandName = keyof typeof COMMANDS;
 
+/** One line per command, the summaries aligned two spaces past the longest name. */
+function commandList(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
+  return Object.entries(COMMANDS)
+    .map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`)
+    .join('\n');
+}
+
 const USAGE = `bench-pipeline: run AI coding agents as isolated one-shot attempts against benchmark packages
 
 usage:
@@ -101,9 +109,7 @@ usage:
                  [--opencode-model M] [--path lite|docker|both] [--image REF] [--bootstrap] [--yes]
 
 commands:
-${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(8)}${c.summary}`)
-  .join('\n')}
+${commandList()}
 
 exit codes: 0 everything asked for is complete; 1 an attempt failed or an infrastructure error;
 2 a usage or validation error.
