@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { lstat, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { type Dirent, readFileSync, type Stats } from 'node:fs';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { hashFile, hashSync } from 'hasha';
 import { type Diagnostic, errnoCode } from './errors.js';
 import { readJsonOrUndefined, writeJsonAtomic } from './fs-atomic.js';
@@ -52,15 +52,37 @@ function forbiddenRoot(relToBenchmark: string): string | undefined {
   return FORBIDDEN.find((f) => f === first);
 }
 
+/**
+ * Names that must not sit at the root of a baseline: the baseline's contents become the
+ * workspace root, where these would pass for the evaluator's own scorecard and outputs.
+ */
+const BASELINE_FORBIDDEN = ['scorecard.md', 'eval-attempts', 'eval-results'];
+
 function outside(rel: string): boolean {
   return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
 }
 
+/** Whether `dir` is `path` or one of its ancestors (both real, absolute). */
+const contains = (dir: string, path: string) =>
+  path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+
+type Checked = { rel: string } | { refuse: string; code: string };
+
+/** A problem found inside a visible directory, said after `"<entry>" contains `. */
+interface Refusal {
+  text: string;
+  code: string;
+}
+
 /**
  * Resolves `model_visible_files` into the list of files an attempt receives, refusing anything
- * forbidden or outside the benchmark: `..`, absolute paths, and symlinks whose target leads out
- * or to a forbidden entry (also deep inside a visible directory). Every problem is a diagnostic
- * located at its `model_visible_files[i]` entry.
+ * forbidden or outside the benchmark: `..`, absolute paths, the benchmark itself, and links
+ * (at any depth inside a visible directory) whose target leads out, to the benchmark itself, to a
+ * forbidden entry, to an ancestor of a visible entry (which would show what is around it) or to
+ * an ancestor of the link (a loop). A baseline may not hold, at its root, names that would pass
+ * for the scorecard or the outputs, and no visible file may be a hard link to an evaluator-only
+ * file. Every entry of a visible directory is either taken or refused: nothing is skipped
+ * silently. Every problem is a diagnostic located at its `model_visible_files[i]` entry.
  */
 export async function scanVisibleFiles(
   bench: Benchmark,
@@ -75,72 +97,64 @@ export async function scanVisibleFiles(
   const problem = (i: number, message: string, code: string) =>
     diagnostics.push(source.diagnostic(['model_visible_files', i], message, code));
 
-  /** Checks one real path and returns its path relative to the benchmark, or a reason to refuse it. */
-  const check = (real: string): { rel: string } | { refuse: string; code: string } => {
+  // First every entry's real path: a link anywhere must not lead to an ancestor of any of them.
+  const entries: { i: number; entry: string; normal: string; real: string }[] = [];
+  for (const [i, entry] of manifest.model_visible_files.entries()) {
+    const resolved = await resolveEntry(bench.dir, entry);
+    if ('refuse' in resolved) problem(i, resolved.refuse, resolved.code);
+    else entries.push({ i, entry, ...resolved });
+  }
+  /** Every directory strictly above a visible entry, up to the benchmark, with that entry. */
+  const ancestors = new Map<string, string>();
+  for (const e of entries) {
+    for (let d = dirname(e.real); contains(benchReal, d) && !ancestors.has(d); d = dirname(d)) {
+      ancestors.set(d, e.entry);
+      if (d === benchReal) break;
+    }
+  }
+  const evaluatorOnly = await evaluatorInodes(benchReal);
+
+  /** Checks where a link leads (a real path); `loop` is the real directories the walk came through. */
+  const check = (real: string, loop: readonly string[] = []): Checked => {
     const rel = relative(benchReal, real);
     if (outside(rel)) return { refuse: `leads outside the benchmark (to ${real})`, code: 'visible-escapes' };
+    if (rel === '') {
+      return {
+        refuse: 'leads to the benchmark itself, which holds the scorecard and runner.yaml',
+        code: 'visible-forbidden',
+      };
+    }
     const forbidden = forbiddenRoot(rel);
     if (forbidden)
       return { refuse: `${forbidden} is never visible to an attempt`, code: 'visible-forbidden' };
+    const shown = `${toPosix(rel)}/`;
+    if (loop.some((d) => contains(real, d)))
+      return { refuse: `leads to ${shown}, an ancestor of itself (a loop)`, code: 'visible-ancestor' };
+    const above = ancestors.get(real);
+    if (above !== undefined) {
+      return {
+        refuse: `leads to ${shown}, an ancestor of the visible entry "${above}", which would show what is around it`,
+        code: 'visible-ancestor',
+      };
+    }
     return { rel };
   };
 
-  for (const [i, entry] of manifest.model_visible_files.entries()) {
-    if (isAbsolute(entry)) {
-      problem(
-        i,
-        `"${entry}" is an absolute path; visible files must be inside the benchmark`,
-        'visible-escapes',
-      );
-      continue;
-    }
-    const normal = normalize(entry);
-    if (outside(normal)) {
-      problem(i, `"${entry}" leads outside the benchmark`, 'visible-escapes');
-      continue;
-    }
-    if (normal === '.') {
-      problem(
-        i,
-        `"${entry}" is the whole benchmark, which holds the scorecard and runner.yaml`,
-        'visible-forbidden',
-      );
-      continue;
-    }
-    const literal = forbiddenRoot(normal);
-    if (literal) {
-      problem(i, `"${entry}": ${literal} is never visible to an attempt`, 'visible-forbidden');
-      continue;
-    }
-    const abs = join(bench.dir, normal);
-    let real: string;
-    try {
-      real = await realpath(abs);
-    } catch (error) {
-      const code = errnoCode(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        // A dangling symlink is missing too, but say where it points.
-        const link = await lstat(abs).catch(() => undefined);
-        const missing = link?.isSymbolicLink()
-          ? `"${entry}" is a dangling symlink`
-          : `"${entry}" does not exist`;
-        problem(i, missing, 'visible-missing');
-        continue;
-      }
-      throw error;
-    }
-    const checked = check(real);
+  for (const { i, entry, normal, real } of entries) {
+    // An entry reached through a link is checked like a link; a plain path was checked by name.
+    const checked = real === join(benchReal, normal) ? { rel: normal } : check(real);
     if ('refuse' in checked) {
       problem(i, `"${entry}" ${checked.refuse}`, checked.code);
       continue;
     }
     const stats = await stat(real);
-    const isBaseline =
-      bench.manifest.state_mode === 'brownfield' && toPosix(normal).replace(/\/$/, '') === BASELINE_DIR;
+    const isBaseline = bench.manifest.state_mode === 'brownfield' && toPosix(normal) === BASELINE_DIR;
     // The baseline's contents are the workspace root; any other entry keeps its own path.
     const base = isBaseline ? '' : toPosix(normal);
     if (stats.isFile()) {
-      if (!addFile(files, base, real, stats))
+      const owner = evaluatorOnly.get(inode(stats));
+      if (owner) problem(i, `"${entry}" is a hard link to ${owner}`, 'visible-forbidden');
+      else if (!addFile(files, base, real, stats))
         problem(i, `"${entry}" is already in the workspace from another entry`, 'visible-duplicate');
       continue;
     }
@@ -150,8 +164,19 @@ export async function scanVisibleFiles(
     }
     if (base) dirs.add(base);
     const before = files.size;
-    const refusals = await walkDirectory(real, base, files, dirs, check);
-    for (const r of refusals) problem(i, `"${entry}" contains ${r.text}`, r.code);
+    const walk = new Walk(files, dirs, check, evaluatorOnly);
+    await walk.directory(real, base, '', [real]);
+    if (isBaseline) {
+      for (const name of await readdir(real)) {
+        if (BASELINE_FORBIDDEN.includes(name.toLowerCase())) {
+          walk.refusals.push({
+            text: `${name}, which at the workspace root would pass for the evaluator's`,
+            code: 'visible-forbidden',
+          });
+        }
+      }
+    }
+    for (const r of walk.refusals) problem(i, `"${entry}" contains ${r.text}`, r.code);
     if (isBaseline) baselineFiles = files.size - before;
   }
 
@@ -166,13 +191,57 @@ export async function scanVisibleFiles(
   return { inventory, diagnostics };
 }
 
+/** One entry as written: checked by name, then resolved to its real path. */
+async function resolveEntry(
+  benchDir: string,
+  entry: string,
+): Promise<{ normal: string; real: string } | { refuse: string; code: string }> {
+  if (isAbsolute(entry)) {
+    return {
+      refuse: `"${entry}" is an absolute path; visible files must be inside the benchmark`,
+      code: 'visible-escapes',
+    };
+  }
+  // `docs/` and `./` name what `docs` and `.` do.
+  const normal = normalize(entry).replace(/(.)\/+$/, '$1');
+  if (outside(normal)) return { refuse: `"${entry}" leads outside the benchmark`, code: 'visible-escapes' };
+  if (normal === '.') {
+    return {
+      refuse: `"${entry}" is the whole benchmark, which holds the scorecard and runner.yaml`,
+      code: 'visible-forbidden',
+    };
+  }
+  const literal = forbiddenRoot(normal);
+  if (literal)
+    return { refuse: `"${entry}": ${literal} is never visible to an attempt`, code: 'visible-forbidden' };
+  const abs = join(benchDir, normal);
+  try {
+    return { normal, real: await realpath(abs) };
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ELOOP') return { refuse: `"${entry}" is a symlink loop`, code: 'visible-missing' };
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+    // A dangling symlink is missing too, but say where it points.
+    const link = await lstat(abs).catch(() => undefined);
+    const missing = link?.isSymbolicLink() ? `"${entry}" is a dangling symlink` : `"${entry}" does not exist`;
+    return { refuse: missing, code: 'visible-missing' };
+  }
+}
+
+const inode = (s: Stats) => `${s.dev}:${s.ino}`;
+
+/** The inodes of the evaluator-only files at the benchmark's root, so a hard link to one is seen. */
+async function evaluatorInodes(benchReal: string): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const name of FORBIDDEN) {
+    const s = await stat(join(benchReal, name)).catch(() => undefined);
+    if (s?.isFile()) found.set(inode(s), name);
+  }
+  return found;
+}
+
 /** Adds a file; false when another visible entry already put a file at that workspace path. */
-function addFile(
-  files: Map<string, VisibleFile>,
-  path: string,
-  real: string,
-  s: import('node:fs').Stats,
-): boolean {
+function addFile(files: Map<string, VisibleFile>, path: string, real: string, s: Stats): boolean {
   if (files.has(path)) return false;
   files.set(path, {
     path,
@@ -185,61 +254,117 @@ function addFile(
   return true;
 }
 
-/** Walks a visible directory, following symlinks only where they stay inside and allowed. */
-interface Refusal {
-  text: string;
-  code: string;
-}
+/**
+ * Walks one visible directory with readdir and lstat, every name as it is (a newline or U+2028
+ * in a name is just a character), each directory's entries stat'ed concurrently. Links are
+ * followed only where `check` allows; whatever cannot be taken is a refusal, never skipped.
+ */
+class Walk {
+  readonly refusals: Refusal[] = [];
 
-async function walkDirectory(
-  realDir: string,
-  base: string,
-  files: Map<string, VisibleFile>,
-  dirs: Set<string>,
-  check: (real: string) => { rel: string } | { refuse: string; code: string },
-  seen = new Set<string>([realDir]),
-): Promise<Refusal[]> {
-  const refusals: Refusal[] = [];
-  const twice = (p: string) => ({
-    text: `${p}, which another entry already put in the workspace`,
-    code: 'visible-duplicate',
-  });
-  const entries = await (await import('fast-glob')).default('**', {
-    cwd: realDir,
-    dot: true,
-    onlyFiles: false,
-    followSymbolicLinks: false,
-    // lstat of every entry, done by the walker concurrently rather than one by one here.
-    stats: true,
-  });
-  for (const e of entries) {
-    const path = base ? `${base}/${e.path}` : e.path;
-    const abs = join(realDir, e.path);
-    if (e.dirent.isDirectory()) {
-      dirs.add(path);
-    } else if (e.dirent.isFile()) {
-      if (!addFile(files, path, abs, e.stats!)) refusals.push(twice(e.path));
-    } else if (e.dirent.isSymbolicLink()) {
-      const real = await realpath(abs).catch(() => undefined);
-      if (!real) {
-        refusals.push({ text: `a dangling symlink: ${e.path}`, code: 'visible-missing' });
-        continue;
-      }
-      const checked = check(real);
-      if ('refuse' in checked) {
-        refusals.push({ text: `a symlink that ${checked.refuse}: ${e.path}`, code: checked.code });
-        continue;
-      }
-      const s = await stat(real);
-      if (s.isFile()) {
-        if (!addFile(files, path, real, s)) refusals.push(twice(e.path));
-      } else if (s.isDirectory() && !seen.has(real)) {
-        dirs.add(path);
-        refusals.push(...(await walkDirectory(real, path, files, dirs, check, new Set([...seen, real]))));
-      }
+  constructor(
+    private readonly files: Map<string, VisibleFile>,
+    private readonly dirs: Set<string>,
+    private readonly check: (real: string, loop: readonly string[]) => Checked,
+    private readonly evaluatorOnly: ReadonlyMap<string, string>,
+  ) {}
+
+  /**
+   * `realDir` is walked as workspace path `base`; `shown` is its path inside the visible entry,
+   * for messages; `loop` the real directories this walk came through (links included).
+   */
+  async directory(realDir: string, base: string, shown: string, loop: readonly string[]): Promise<void> {
+    let names: Dirent[];
+    try {
+      names = await readdir(realDir, { withFileTypes: true });
+    } catch (error) {
+      this.#unreadable(shown || '.', error);
+      return;
+    }
+    await Promise.all(
+      names.map((d) => {
+        const rel = shown ? `${shown}/${d.name}` : d.name;
+        return this.#entry(d, join(realDir, d.name), base ? `${base}/${d.name}` : d.name, rel, loop);
+      }),
+    );
+  }
+
+  async #entry(d: Dirent, abs: string, path: string, rel: string, loop: readonly string[]): Promise<void> {
+    if (d.isDirectory()) {
+      this.dirs.add(path);
+      return this.directory(abs, path, rel, loop);
+    }
+    if (d.isSymbolicLink()) return this.#link(abs, path, rel, loop);
+    if (!d.isFile()) return this.#special(rel);
+    let s: Stats;
+    try {
+      s = await lstat(abs);
+    } catch (error) {
+      return this.#unreadable(rel, error);
+    }
+    this.#file(path, abs, s, rel);
+  }
+
+  async #link(abs: string, path: string, rel: string, loop: readonly string[]): Promise<void> {
+    let real: string;
+    try {
+      real = await realpath(abs);
+    } catch (error) {
+      const code = errnoCode(error);
+      if (rel.includes('\uFFFD') || (code !== 'ENOENT' && code !== 'ELOOP'))
+        return this.#unreadable(rel, error);
+      const what = code === 'ELOOP' ? 'a symlink loop' : 'a dangling symlink';
+      this.refusals.push({ text: `${what}: ${rel}`, code: 'visible-missing' });
+      return;
+    }
+    // The directory holding the link is on the way too: `src/self -> .` loops.
+    const checked = this.check(real, [...loop, dirname(abs)]);
+    if ('refuse' in checked) {
+      this.refusals.push({ text: `a symlink that ${checked.refuse}: ${rel}`, code: checked.code });
+      return;
+    }
+    const s = await stat(real);
+    if (s.isFile()) return this.#file(path, real, s, rel);
+    if (!s.isDirectory()) return this.#special(rel);
+    this.dirs.add(path);
+    return this.directory(real, path, rel, [...loop, real]);
+  }
+
+  #file(path: string, real: string, s: Stats, rel: string): void {
+    const owner = this.evaluatorOnly.get(inode(s));
+    if (owner) {
+      this.refusals.push({ text: `a hard link to ${owner}: ${rel}`, code: 'visible-forbidden' });
+    } else if (!addFile(this.files, path, real, s)) {
+      this.refusals.push({
+        text: `${rel}, which another entry already put in the workspace`,
+        code: 'visible-duplicate',
+      });
     }
   }
-  return refusals;
+
+  #special(rel: string): void {
+    this.refusals.push({
+      text: `${rel}, which is neither a file, a directory nor a symlink`,
+      code: 'visible-missing',
+    });
+  }
+
+  /**
+   * An entry that was listed but cannot be read by its name. A name that is not valid UTF-8
+   * reads back with U+FFFD in place of its bytes and so names nothing; say so.
+   */
+  #unreadable(rel: string, error: unknown): void {
+    const code = errnoCode(error);
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+    this.refusals.push(
+      rel.includes('\uFFFD')
+        ? {
+            text: `a name that is not valid UTF-8, which cannot be copied by name: ${rel}`,
+            code: 'visible-name',
+          }
+        : { text: `${rel}, which disappeared while it was read`, code: 'visible-missing' },
+    );
+  }
 }
 
 /** Above this size a file is hashed as a stream on hasha's worker thread instead of read whole. */

@@ -1,0 +1,140 @@
+import { link, readFile, rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { benchmarkFiles, makeRig, type Rig } from './helpers/rig.js';
+
+/** A brownfield benchmark `b` whose baseline holds `files` (paths inside baseline/). */
+function brownfield(files: Record<string, string> = {}, visible = '\n  - prompt.md\n  - baseline') {
+  return {
+    ...benchmarkFiles('b', { state_mode: 'brownfield', model_visible_files: visible }),
+    'benchmarks/b/baseline-manifest.md': 'baseline: baseline/\n',
+    'benchmarks/b/baseline/README.md': '# app\n',
+    ...Object.fromEntries(Object.entries(files).map(([p, c]) => [`benchmarks/b/baseline/${p}`, c])),
+  };
+}
+
+/** `validate` and `run` both refuse with exit 2, start no harness and write no attempt; their output. */
+async function refusedByBoth(rig: Rig): Promise<{ validate: string; run: string }> {
+  const v = await rig.cli(['validate', 'b']);
+  expect(v.code, v.stdout + v.stderr).toBe(2);
+  const r = await rig.cli(['run', 'b', '--harness', 't', '--attempts', '1']);
+  expect(r.code, r.stdout + r.stderr).toBe(2);
+  expect(await rig.invocations()).toBe(0);
+  expect((await rig.ls('benchmarks/b/eval-attempts')).filter((n) => n.includes('-attempt-'))).toEqual([]);
+  return { validate: v.stdout, run: r.stderr };
+}
+
+describe('links and entries that would show an attempt the package itself', () => {
+  it('refuses a visible symlink to the package root', async () => {
+    const rig = await makeRig(benchmarkFiles('b', { model_visible_files: '\n  - prompt.md\n  - docs' }));
+    await symlink('.', join(rig.dir, 'benchmarks/b/docs'));
+    const out = await refusedByBoth(rig);
+    for (const text of [out.validate, out.run]) {
+      expect(text).toMatch(
+        /runner\.yaml:\d+:\d+: model_visible_files\[1\]: .*"docs" leads to the benchmark itself/,
+      );
+    }
+    expect(out.validate).toContain('error visible-forbidden');
+  });
+
+  it('refuses a link to the package root deep inside the baseline, naming it', async () => {
+    const rig = await makeRig(brownfield({ 'src/app.js': 'x\n' }));
+    await symlink('../..', join(rig.dir, 'benchmarks/b/baseline/src/up'));
+    const out = await refusedByBoth(rig);
+    for (const text of [out.validate, out.run]) {
+      expect(text).toMatch(/model_visible_files\[1\]: .*"baseline" contains a symlink that .*: src\/up/);
+      expect(text).toContain('leads to the benchmark itself');
+    }
+  });
+
+  it('refuses a link to an ancestor of a visible entry, which would show its unlisted siblings', async () => {
+    const rig = await makeRig({
+      ...benchmarkFiles('b', { model_visible_files: '\n  - prompt.md\n  - docs/public' }),
+      'benchmarks/b/docs/public/a.md': 'a\n',
+      'benchmarks/b/docs/private.md': 'not visible\n',
+    });
+    await symlink('..', join(rig.dir, 'benchmarks/b/docs/public/up'));
+    const out = await refusedByBoth(rig);
+    expect(out.validate).toMatch(/"docs\/public" contains a symlink that .*ancestor.*: up/);
+  });
+
+  it('refuses a link that loops back into the directory being walked', async () => {
+    const rig = await makeRig(brownfield({ 'src/app.js': 'x\n' }));
+    await symlink('.', join(rig.dir, 'benchmarks/b/baseline/src/self'));
+    const out = await refusedByBoth(rig);
+    expect(out.validate).toMatch(/"baseline" contains a symlink that .*ancestor.*: src\/self/);
+  });
+
+  for (const entry of ['./', '.', 'baseline/..']) {
+    it(`refuses the entry "${entry}", the whole benchmark, as a located diagnostic`, async () => {
+      const rig = await makeRig(
+        benchmarkFiles('b', { model_visible_files: `\n  - prompt.md\n  - "${entry}"` }),
+      );
+      const out = await refusedByBoth(rig);
+      expect(out.run).toContain(`model_visible_files[1]: "${entry}" is the whole benchmark`);
+      expect(out.run).not.toContain('EEXIST');
+    });
+  }
+
+  for (const name of ['scorecard.md', 'eval-results/r.csv', 'eval-attempts/x/run-log.json', 'Scorecard.md']) {
+    it(`refuses a baseline that itself holds ${name}`, async () => {
+      const rig = await makeRig(brownfield({ [name]: 'x\n' }));
+      const out = await refusedByBoth(rig);
+      const top = name.split('/')[0]!;
+      expect(out.validate).toContain(`"baseline" contains ${top}`);
+      expect(out.validate).toContain('error visible-forbidden');
+    });
+  }
+
+  it('refuses a hard link to the scorecard anywhere among the visible files', async () => {
+    const rig = await makeRig(brownfield({ 'src/app.js': 'x\n' }));
+    await link(
+      join(rig.dir, 'benchmarks/b/scorecard.md'),
+      join(rig.dir, 'benchmarks/b/baseline/src/notes.md'),
+    );
+    const out = await refusedByBoth(rig);
+    expect(out.validate).toMatch(/"baseline" contains a hard link to scorecard\.md: src\/notes\.md/);
+  });
+});
+
+describe('every visible entry is seeded or refused', () => {
+  it('names with a newline, a carriage return or U+2028 reach the workspace, directories with their contents', async () => {
+    const odd = ['new\nline.txt', 'carriage\rreturn/inner.txt', 'sep\u2028arator.txt'];
+    const rig = await makeRig(brownfield(Object.fromEntries(odd.map((p) => [p, `${p}\n`]))));
+    const r = await rig.cli(['run', 'b', '--harness', 't', '--attempts', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    const log = JSON.parse(await rig.read('benchmarks/b/eval-attempts/t-default-attempt-1/run-log.json'));
+    expect(log.baselineSource).toMatch(/\(4 files\)$/);
+    // The workspace the harness was given (kept, without --clean) and the template it came from.
+    const [seed] = (await rig.ls('benchmarks/b/.pipeline/seeds')).filter((n) => !n.startsWith('.'));
+    try {
+      for (const p of odd) {
+        expect(await readFile(join(log.workspace.path, p), 'utf8')).toBe(`${p}\n`);
+        expect(await rig.read(`benchmarks/b/.pipeline/seeds/${seed}/tree/${p}`)).toBe(`${p}\n`);
+      }
+    } finally {
+      await rm(log.workspace.path, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('visible files: names that are no paths', () => {
+  it('a baseline name that is not valid UTF-8 is refused, saying why', async () => {
+    const rig = await makeRig(brownfield());
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(
+      Buffer.concat([Buffer.from(join(rig.dir, 'benchmarks/b/baseline/bad')), Buffer.from([0xff])]),
+      'x',
+    );
+    const out = await refusedByBoth(rig);
+    expect(out.validate).toMatch(/"baseline" contains a name that is not valid UTF-8.*: bad\uFFFD/);
+    expect(out.validate).toContain('error visible-name');
+  });
+
+  it('a visible entry that is a symlink loop is refused, not a crash', async () => {
+    const rig = await makeRig(benchmarkFiles('b', { model_visible_files: '\n  - prompt.md\n  - loop' }));
+    await symlink('loop', join(rig.dir, 'benchmarks/b/loop'));
+    const out = await refusedByBoth(rig);
+    expect(out.run).toContain('model_visible_files[1]: "loop" is a symlink loop');
+  });
+});
