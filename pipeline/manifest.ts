@@ -7,6 +7,12 @@ import { parseYaml, type YamlSource } from './yaml-source.js';
 /** A benchmark slug, which is also its directory name: lower-case letters, digits and hyphens. */
 export const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
+/** A path relative to runner.yaml: no NUL byte, which no filesystem allows in a name. */
+const relativePath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.includes('\0'), 'contains a NUL byte, which no path can hold');
+
 /** The schema of `benchmarks/<slug>/runner.yaml`, the single source of truth for its fields. */
 export const runnerSchema = z.strictObject({
   /** Must equal the directory slug. */
@@ -18,9 +24,9 @@ export const runnerSchema = z.strictObject({
   image: z.string().min(1).optional(),
   attempts_default: z.number().int().min(1).max(1000).default(3),
   /** The task statement, relative to runner.yaml; must also be model-visible. */
-  prompt_file: z.string().min(1).default('prompt.md'),
+  prompt_file: relativePath.default('prompt.md'),
   /** The only files and directories an attempt's workspace receives, relative to runner.yaml. */
-  model_visible_files: z.array(z.string().min(1)).min(1),
+  model_visible_files: z.array(relativePath).min(1),
   /** Built-in harness names or custom harnesses configured in bench.config.ts. */
   allowed_harnesses: z.array(z.string().min(1)).min(1),
   defaults: z.record(z.string(), z.strictObject({ model: z.string().min(1).optional() })).default({}),

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, normalize, relative } from 'node:path';
 import type { ResolvedConfig } from './config.js';
-import { type Diagnostic, UsageError } from './errors.js';
+import { type Diagnostic, messageOf, UsageError } from './errors.js';
 import { type Benchmark, loadBenchmark } from './manifest.js';
 import { benchmarkSelection, preflightBenchmark } from './plan.js';
 import { BASELINE_DIR } from './visible-files.js';
@@ -44,6 +44,10 @@ export const CODES: Record<string, { severity: Severity; what: string }> = {
   },
   'context-not-visible': { severity: 'warning', what: 'context.md is not among the visible files' },
   'prompt-follow-up': { severity: 'warning', what: 'prompt.md does not say to ask no follow-up questions' },
+  'check-failed': {
+    severity: 'error',
+    what: 'the package could not be checked at all (the error says why); the others still are',
+  },
 };
 
 const SCORECARD = 'scorecard.md';
@@ -51,8 +55,22 @@ const BASELINE_MANIFEST = 'baseline-manifest.md';
 /** Texts a model sees that must never point at the grading. */
 const MODEL_TEXTS = ['prompt.md', 'context.md', 'bootstrap.md'];
 
-/** Every finding for the benchmark in `dir`: the run preflight's, then the authoring checks. */
+/**
+ * Every finding for the benchmark in `dir`: the run preflight's, then the authoring checks. It
+ * never throws: a package that cannot be checked at all is one error finding at its runner.yaml,
+ * so that checking every package goes on past a broken one.
+ */
 export async function validateBenchmark(config: ResolvedConfig, dir: string): Promise<Finding[]> {
+  try {
+    return await checkBenchmark(config, dir);
+  } catch (error) {
+    const file = relative(process.cwd(), join(dir, 'runner.yaml')) || 'runner.yaml';
+    const message = `could not be checked: ${messageOf(error)}`;
+    return [{ location: { file }, message, code: 'check-failed', severity: 'error' }];
+  }
+}
+
+async function checkBenchmark(config: ResolvedConfig, dir: string): Promise<Finding[]> {
   let bench: Benchmark;
   try {
     bench = await loadBenchmark(dir);

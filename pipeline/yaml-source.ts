@@ -1,4 +1,4 @@
-import { isMap, isNode, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isNode, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { type Diagnostic, type Location, UsageError } from './errors.js';
 
@@ -80,7 +80,7 @@ export function parseYaml<S extends z.ZodType>(
     return at(offset);
   };
 
-  const result = schema.safeParse(doc.toJS());
+  const result = schema.safeParse(toJS(doc, displayPath, at));
   if (!result.success) {
     const diagnostics: Diagnostic[] = [];
     for (const issue of result.error.issues) {
@@ -114,4 +114,34 @@ export function parseYaml<S extends z.ZodType>(
       code,
     }),
   };
+}
+
+/**
+ * The document's value. Aliases that expand past yaml's limit (an "alias bomb": a few lines
+ * that would take gigabytes) are refused as a located syntax error, at the first alias.
+ */
+function toJS(
+  doc: ReturnType<typeof parseDocument>,
+  displayPath: string,
+  at: (offset: number) => Location,
+): unknown {
+  try {
+    return doc.toJS();
+  } catch (error) {
+    if (!(error instanceof ReferenceError) || !/alias/i.test(error.message)) throw error;
+    let offset = 0;
+    visit(doc, {
+      Alias(_, node) {
+        offset = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    throw new UsageError(`${displayPath} is not valid YAML`, [
+      {
+        location: at(offset),
+        message: 'its aliases expand too far (more than yaml allows, a resource exhaustion guard)',
+        code: 'manifest-syntax',
+      },
+    ]);
+  }
 }

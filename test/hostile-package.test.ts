@@ -119,6 +119,17 @@ describe('every visible entry is seeded or refused', () => {
 });
 
 describe('visible files: names that are no paths', () => {
+  it('a NUL byte in model_visible_files is a located schema error, for run and validate', async () => {
+    const rig = await makeRig(
+      benchmarkFiles('b', { model_visible_files: '\n  - prompt.md\n  - "con\\0text.md"' }),
+    );
+    const out = await refusedByBoth(rig);
+    for (const text of [out.validate, out.run])
+      expect(text).toContain('runner.yaml:8:5: model_visible_files[1]: ');
+    expect(out.run).toContain('contains a NUL byte');
+    expect(out.run).not.toContain('ERR_INVALID_ARG');
+  });
+
   it('a baseline name that is not valid UTF-8 is refused, saying why', async () => {
     const rig = await makeRig(brownfield());
     const { writeFileSync } = await import('node:fs');
@@ -136,5 +147,66 @@ describe('visible files: names that are no paths', () => {
     await symlink('loop', join(rig.dir, 'benchmarks/b/loop'));
     const out = await refusedByBoth(rig);
     expect(out.run).toContain('model_visible_files[1]: "loop" is a symlink loop');
+  });
+});
+
+describe('validate checks every package, past a broken one', () => {
+  const bomb = [
+    'name: bomb',
+    'a: &a [x, x, x, x, x, x, x, x, x, x]',
+    ...Array.from(
+      { length: 8 },
+      (_, i) =>
+        `b${i}: &b${i} [${Array(10)
+          .fill(i ? `*b${i - 1}` : '*a')
+          .join(', ')}]`,
+    ),
+    '',
+  ].join('\n');
+
+  it('an alias bomb in runner.yaml is a located syntax error, for run and validate', async () => {
+    const rig = await makeRig({ ...benchmarkFiles('bomb'), 'benchmarks/bomb/runner.yaml': bomb });
+    const r = await rig.cli(['run', 'bomb', '--harness', 't']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/benchmarks\/bomb\/runner\.yaml:3:\d+: its aliases expand too far/);
+  });
+
+  it('reports each broken package located, and goes on with the others', async () => {
+    const rig = await makeRig({
+      ...benchmarkFiles('a-bomb'),
+      'benchmarks/a-bomb/runner.yaml': bomb.replace('name: bomb', 'name: a-bomb'),
+      ...benchmarkFiles('b-unreadable'),
+      ...benchmarkFiles('c-good'),
+    });
+    const { rm, mkdir } = await import('node:fs/promises');
+    // runner.yaml that is a directory: reading it fails with an error no check expects.
+    await rm(join(rig.dir, 'benchmarks/b-unreadable/runner.yaml'));
+    await mkdir(join(rig.dir, 'benchmarks/b-unreadable/runner.yaml'));
+    const r = await rig.cli(['validate', '--json']);
+    expect(r.code, r.stderr).toBe(2);
+    const { benchmarks } = JSON.parse(r.stdout) as {
+      benchmarks: {
+        benchmark: string;
+        findings: { code: string; location: { file: string; line?: number } }[];
+      }[];
+    };
+    expect(benchmarks.map((b) => b.benchmark)).toEqual(['a-bomb', 'b-unreadable', 'c-good']);
+    const [bombed, unreadable, good] = benchmarks.map((b) => b.findings);
+    expect(bombed).toEqual([
+      expect.objectContaining({ code: 'manifest-syntax', location: expect.objectContaining({ line: 3 }) }),
+    ]);
+    expect(unreadable).toEqual([
+      expect.objectContaining({
+        code: 'check-failed',
+        location: { file: 'benchmarks/b-unreadable/runner.yaml' },
+      }),
+    ]);
+    // The good one was checked too: its findings are its own (a scorecard without a table, say).
+    expect(good!.map((f) => f.code)).toContain('scorecard-table');
+    const plain = await rig.cli(['validate']);
+    expect(plain.stdout).toContain(
+      'benchmarks/b-unreadable/runner.yaml: error check-failed: could not be checked: EISDIR',
+    );
+    expect(plain.stdout).toContain('3 benchmarks: ');
   });
 });
