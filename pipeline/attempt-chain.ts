@@ -11,7 +11,7 @@ import {
 } from '../tasks/run-harness.js';
 import type { SeedOutput } from '../tasks/seed-workspace.js';
 import { writeRunLog } from '../tasks/write-run-log.js';
-import { attemptName, completeAttempts, readRunLog } from './attempts.js';
+import { attemptName, completeAttempts, highestIndex, readRunLog } from './attempts.js';
 import { atPath, messageOf } from './errors.js';
 import type { AttemptRef, EventSink, Failure } from './events.js';
 import { exists } from './fs-atomic.js';
@@ -156,7 +156,7 @@ export class AttemptChain {
       // --more: the next index that is neither complete nor claimed.
       const complete = (await completeAttempts(paths.attempts)).get(this.line.modelId) ?? new Set<number>();
       const claimed = new Set((await readMarkers(paths)).map((m) => m.attempt));
-      for (let n = Math.max(0, ...complete) + 1; ; n++) {
+      for (let n = highestIndex(complete) + 1; ; n++) {
         if (claimed.has(attemptName(this.line.modelId, n)) || complete.has(n)) continue;
         if ((await this.#tryClaim(this.#refFor(n))) === true) return true;
       }

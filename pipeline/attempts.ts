@@ -48,6 +48,13 @@ export async function completeAttempts(attemptsDir: string): Promise<Map<string,
   return byModel;
 }
 
+/** The highest of some attempt indices, 0 for none; a loop, as a spread of many overflows the stack. */
+export function highestIndex(ns: Iterable<number>): number {
+  let high = 0;
+  for (const n of ns) if (n > high) high = n;
+  return high;
+}
+
 /** The run-log.json of a complete attempt; undefined if it cannot be read (the attempt then counts as stale). */
 export function readRunLog(attemptsDir: string, name: string): Promise<RunLog | undefined> {
   return readJsonOrUndefined<RunLog>(join(attemptsDir, name, 'run-log.json'));

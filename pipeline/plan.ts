@@ -339,7 +339,8 @@ async function planBenchmark(
     const id = modelId(r.adapter.name, r.model, r.variant?.name);
     const existing = complete.get(id) ?? new Set<number>();
     const target = selection.more || selection.lines ? 0 : (selection.attempts ?? manifest.attempts_default);
-    const indices = [...new Set([...Array.from({ length: target }, (_, i) => i + 1), ...existing])];
+    const indices = Array.from({ length: target }, (_, i) => i + 1);
+    for (const n of existing) if (n > target) indices.push(n);
     const line: AttemptLine = {
       ...r,
       modelId: id,

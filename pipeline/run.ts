@@ -216,7 +216,8 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
       });
     }
     const { nodes, count } = benchmarkNodes(bp, rc);
-    roots.push(...nodes);
+    // Not a spread: three nodes an attempt, and a spread of that many overflows the stack.
+    for (const node of nodes) roots.push(node);
     toRun += count;
     for (const line of bp.lines) {
       for (const a of line.attempts) {

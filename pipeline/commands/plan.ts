@@ -76,7 +76,9 @@ export async function planCommand({ values, positionals }: ParsedArgs<'plan'>): 
     const mine = rows.filter((r) => r.benchmark === bp.bench.slug);
     // Attempt nodes share one state: show the attempt once.
     const shown = mine.filter((r) => r.task !== 'collect' && r.task !== 'write-run-log');
-    const width = Math.max(...shown.map((r) => r.node.replace(/\/run-harness$/, '').length));
+    // A loop, not Math.max(...rows): ten thousand attempts are too many arguments for the stack.
+    let width = 0;
+    for (const r of shown) width = Math.max(width, r.node.replace(/\/run-harness$/, '').length);
     for (const r of shown) {
       const name = r.node.replace(/\/run-harness$/, '');
       const action = r.action === 'replace' ? '  -> will be replaced' : '';

@@ -20,6 +20,22 @@ export function positiveInt(flag: string, value: string | undefined): number | u
 
 const RERUN: readonly RerunWhat[] = ['failed', 'timed-out', 'stale'];
 
+/**
+ * The most attempts `--attempts` or `--more` may ask of one harness x model x variant at once:
+ * far beyond any sensible batch, and small enough to plan in a moment.
+ */
+const MAX_ATTEMPTS_PER_LINE = 10_000;
+
+function attemptCount(flag: string, value: string | undefined): number | undefined {
+  const n = positiveInt(flag, value);
+  if (n !== undefined && n > MAX_ATTEMPTS_PER_LINE) {
+    throw new UsageError(
+      `--${flag} ${value}: at most ${MAX_ATTEMPTS_PER_LINE} attempts per harness, model and variant in one invocation`,
+    );
+  }
+  return n;
+}
+
 /** The selection flags of run, plan and graph, checked. */
 export function selectionFrom(positionals: string[], flags: SelectionFlags): Selection {
   const mode = flags.mode;
@@ -30,8 +46,8 @@ export function selectionFrom(positionals: string[], flags: SelectionFlags): Sel
     if (!RERUN.includes(r as RerunWhat))
       throw new UsageError(`--rerun ${r}: must be one of ${RERUN.join(', ')}`);
   }
-  const attempts = positiveInt('attempts', flags.attempts);
-  const more = positiveInt('more', flags.more);
+  const attempts = attemptCount('attempts', flags.attempts);
+  const more = attemptCount('more', flags.more);
   if (attempts !== undefined && more !== undefined) {
     throw new UsageError(
       '--attempts and --more do not combine: --attempts N fills 1..N, --more K adds K new attempts',
