@@ -55,6 +55,14 @@ export function highestIndex(ns: Iterable<number>): number {
   return high;
 }
 
+/**
+ * The longest model-id whose attempts' names fit the filesystem's 255-byte name limit: 255, less
+ * `-attempt-` and an index of up to 7 digits, less the longest suffix the tool puts after an
+ * attempt's name (`.json.dead-<pid>-<hex>` of a running marker being cleaned up, 27 bytes), less
+ * a margin for a long `--run-id` in the name of a replaced attempt.
+ */
+export const MAX_MODEL_ID_BYTES = 200;
+
 /** The run-log.json of a complete attempt; undefined if it cannot be read (the attempt then counts as stale). */
 export function readRunLog(attemptsDir: string, name: string): Promise<RunLog | undefined> {
   return readJsonOrUndefined<RunLog>(join(attemptsDir, name, 'run-log.json'));

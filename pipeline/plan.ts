@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { HarnessAdapter } from '../tasks/harnesses/adapter.js';
 import { DEFAULT_WRAPPER_PROMPT } from '../tasks/harnesses/adapter.js';
 import { harnessAdapter, knownHarnesses } from '../tasks/harnesses/registry.js';
@@ -8,7 +8,7 @@ import { type BuildContext, buildContext, resolveImage } from '../tasks/resolve-
 import { runHarness } from '../tasks/run-harness.js';
 import { loadSeed, seedWorkspace } from '../tasks/seed-workspace.js';
 import { type AttemptRecord, AttemptRecords } from './attempt-records.js';
-import { attemptName, completeAttempts, modelId } from './attempts.js';
+import { attemptName, completeAttempts, MAX_MODEL_ID_BYTES, modelId } from './attempts.js';
 import { selectBenchmarks } from './benchmarks.js';
 import type { ResolvedConfig, VariantConfig } from './config.js';
 import { type Diagnostic, UsageError } from './errors.js';
@@ -83,6 +83,11 @@ export interface AttemptPlan {
   recorded: AttemptRecord | undefined;
   /** A live invocation is running this attempt now. */
   runningElsewhere: RunningMarker | undefined;
+}
+
+/** What an attempt is run with: two lines with the same model-id must agree on all of it. */
+function lineIdentity(harness: string, model: string | undefined, variant: string | undefined): string {
+  return `harness ${harness}, model ${model ?? 'vendor default'}${variant ? `, variant ${variant}` : ''}`;
 }
 
 /** One harness x model x variant on one benchmark: a model id and its attempts. */
@@ -230,7 +235,7 @@ export async function preflightBenchmark(config: ResolvedConfig, selection: Sele
     name && config.variants[name] ? { name, config: config.variants[name] } : undefined;
 
   // Models: --model, then runner.yaml defaults.<harness>.model, then the vendor default.
-  const resolved: Omit<AttemptLine, 'modelId' | 'cliVersion' | 'wrapperPrompt' | 'attempts' | 'more'>[] = [];
+  const resolved: Omit<AttemptLine, 'cliVersion' | 'wrapperPrompt' | 'attempts' | 'more'>[] = [];
   const wanted: NonNullable<Selection['lines']> =
     selection.lines ??
     selected.flatMap((harness) =>
@@ -257,11 +262,41 @@ export async function preflightBenchmark(config: ResolvedConfig, selection: Sele
       );
       continue;
     }
+    const variant = variantOf(w.variant);
+    const id = modelId(adapter.name, model, variant?.name);
+    const identity = lineIdentity(adapter.name, model, variant?.name);
+    // A line asked twice (`--variant a --variant a`) is one line; two different ones must not
+    // share a model-id, or each would take the other's attempts for its own.
+    const same = resolved.find((r) => r.modelId === id);
+    if (same) {
+      const other = lineIdentity(same.adapter.name, same.model, same.variant?.name);
+      if (other !== identity) {
+        diagnostics.push({
+          location: { file: bench.manifestPath },
+          message: `${other} and ${identity} both map to model-id "${id}"; different models never share one attempt set`,
+          code: 'model-id-collision',
+        });
+      }
+      continue;
+    }
+    const bytes = Buffer.byteLength(id);
+    if (bytes > MAX_MODEL_ID_BYTES) {
+      const message =
+        `model-id "${id.slice(0, 60)}..." (${identity}) is ${bytes} bytes; its attempt directory ` +
+        `names must fit the filesystem's 255-byte limit, so a model-id has at most ${MAX_MODEL_ID_BYTES}`;
+      diagnostics.push(
+        fromManifest && !w.model
+          ? source.diagnostic(['defaults', w.harness, 'model'], message, 'model-id-too-long')
+          : { location: { file: bench.manifestPath }, field: '--model', message, code: 'model-id-too-long' },
+      );
+      continue;
+    }
     resolved.push({
       adapter,
       model,
       modelSource: w.modelSource ?? (w.model ? 'flag' : fromManifest ? 'runner.yaml' : 'vendor-default'),
-      variant: variantOf(w.variant),
+      variant,
+      modelId: id,
     });
   }
 
@@ -336,14 +371,13 @@ async function planBenchmark(
         : r.adapter.versionCommand
           ? ((await options.probe.version(r.adapter.versionCommand)) ?? 'not-installed')
           : 'unversioned';
-    const id = modelId(r.adapter.name, r.model, r.variant?.name);
+    const id = r.modelId;
     const existing = complete.get(id) ?? new Set<number>();
     const target = selection.more || selection.lines ? 0 : (selection.attempts ?? manifest.attempts_default);
     const indices = Array.from({ length: target }, (_, i) => i + 1);
     for (const n of existing) if (n > target) indices.push(n);
     const line: AttemptLine = {
       ...r,
-      modelId: id,
       cliVersion,
       wrapperPrompt: wrapperPromptFor(r.adapter),
       attempts: [],
@@ -396,6 +430,21 @@ async function planBenchmark(
     // Concurrently: with a thousand attempts, checking their records one after another is most
     // of the time `plan` takes.
     line.attempts = await Promise.all(indices.sort((a, b) => a - b).map(planAttempt));
+    // Attempts of another model with the same model-id would be taken for this one's.
+    const other = line.attempts.find(
+      (a) =>
+        a.recorded &&
+        lineIdentity(a.recorded.harness, a.recorded.model, a.recorded.variant) !==
+          lineIdentity(r.adapter.name, r.model, r.variant?.name),
+    );
+    if (other?.recorded) {
+      const { harness, model, variant } = other.recorded;
+      throw new UsageError(
+        `${lineIdentity(r.adapter.name, r.model, r.variant?.name)} maps to model-id "${id}", which ` +
+          `${lineIdentity(harness, model, variant)} already has: ${relative(process.cwd(), join(paths.attempts, other.ref.name, 'run-log.json'))}. ` +
+          'Different models never share one attempt set',
+      );
+    }
     lines.push(line);
   }
 

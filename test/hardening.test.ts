@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { benchmarkFiles, makeRig } from './helpers/rig.js';
+import { benchmarkFiles, configFile, FIXTURE_HARNESS, makeRig, type Rig } from './helpers/rig.js';
+
+const attemptDirs = async (rig: Rig) =>
+  (await rig.ls('benchmarks/b/eval-attempts')).filter((n) => n.includes('-attempt-'));
 
 describe('the command line', () => {
   it('--help lists every command with its summary apart, whatever the name length', async () => {
@@ -31,5 +34,70 @@ describe('the command line', () => {
     const r = await rig.cli(['plan', '--harness', 't', '--attempts', '10000']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('attempts: 0 done, 10000 missing, 0 stale, 0 failed; run would execute 10000');
+  });
+});
+
+describe('model-ids', () => {
+  it('a model-id of another model on disk is refused, naming both; nothing is shared or moved', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const first = await rig.cli(['run', '--harness', 't', '--model', 'Org/Model:Fast', '--attempts', '1']);
+    expect(first.code, first.stderr).toBe(0);
+    for (const extra of [[], ['--rerun', 'stale']]) {
+      const r = await rig.cli([
+        'run',
+        '--harness',
+        't',
+        '--model',
+        'org-model-fast',
+        '--attempts',
+        '1',
+        ...extra,
+      ]);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain('model org-model-fast');
+      expect(r.stderr).toContain('model Org/Model:Fast');
+      expect(r.stderr).toContain('"t-org-model-fast"');
+      expect(r.stderr).toContain('benchmarks/b/eval-attempts/t-org-model-fast-attempt-1/run-log.json');
+    }
+    const plan = await rig.cli(['plan', '--harness', 't', '--model', 'org-model-fast']);
+    expect(plan.code).toBe(2);
+    expect(await rig.invocations()).toBe(1);
+    expect(await attemptDirs(rig)).toEqual(['t-org-model-fast-attempt-1']);
+    expect(await rig.ls('benchmarks/b/eval-attempts/.replaced')).toEqual([]);
+    // The model that owns the id still runs.
+    const same = await rig.cli(['run', '--harness', 't', '--model', 'Org/Model:Fast', '--attempts', '2']);
+    expect(same.code, same.stderr).toBe(0);
+  });
+
+  it('two lines of one invocation with one model-id are refused, naming both', async () => {
+    const rig = await makeRig({
+      'bench.config.mjs': configFile().replace(
+        'harnesses: {',
+        `harnesses: {\n    't-x': { command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(FIXTURE_HARNESS)}] },`,
+      ),
+      ...benchmarkFiles('b', {
+        allowed_harnesses: '[t, t-x]',
+        defaults: '\n  t:\n    model: x-m\n  t-x:\n    model: m',
+      }),
+    });
+    const r = await rig.cli(['plan']);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain(
+      'harness t, model x-m and harness t-x, model m both map to model-id "t-x-m"; different models never share one attempt set',
+    );
+  });
+
+  it('a model whose attempt directory names would pass 255 bytes is refused at plan time, naming it', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const model = `vendor/${'m'.repeat(300)}`;
+    for (const command of ['plan', 'run']) {
+      const r = await rig.cli([command, '--harness', 't', '--model', model, '--attempts', '1']);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('--model: model-id "t-vendor-mmm');
+      expect(r.stderr).toContain(`harness t, model ${model}`);
+      expect(r.stderr).toContain('255-byte limit');
+      expect(r.stderr).not.toContain('ENAMETOOLONG');
+    }
+    expect(await rig.invocations()).toBe(0);
   });
 });

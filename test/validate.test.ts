@@ -137,6 +137,11 @@ const CASES: { code: string; files: Record<string, string>; line?: boolean }[] =
     line: true,
   },
   { code: 'prompt-follow-up', files: benchmark('c-follow-up', { 'prompt.md': '# Task\nWrite out.txt.\n' }) },
+  {
+    code: 'model-id-too-long',
+    files: benchmark('c-model-long', {}, { defaults: `\n  t:\n    model: ${'m'.repeat(300)}` }),
+    line: true,
+  },
 ];
 
 interface Finding {
