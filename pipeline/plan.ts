@@ -16,7 +16,7 @@ import type { AttemptRef } from './events.js';
 import { diffPreimages, type NodeKey, type Preimage } from './keys.js';
 import { LOCK_FILE, readLock } from './lock.js';
 import type { Benchmark } from './manifest.js';
-import { type RunningMarker, readMarkers } from './markers.js';
+import { isMarkerAlive, type RunningMarker, readMarkers } from './markers.js';
 import type { VersionProbe } from './probe.js';
 import type { RunLog } from './run-log.js';
 import { NodeStore, type StatePaths, statePaths } from './state.js';
@@ -360,7 +360,10 @@ async function planBenchmark(
   const hostRuntimes = mode === 'lite' ? await options.probe.hostRuntimes() : {};
   const complete = await completeAttempts(paths.attempts);
   const records = await AttemptRecords.load(paths);
-  const markers = await readMarkers(paths);
+  // A marker whose owner is gone means nothing is running: the next run cleans it up.
+  const markers = await Promise.all(
+    (await readMarkers(paths)).map(async (m) => ({ marker: m, alive: await isMarkerAlive(m) })),
+  );
   const wrapperPromptFor = (a: HarnessAdapter) =>
     a.config.wrapperPrompt ?? config.wrapperPrompt ?? DEFAULT_WRAPPER_PROMPT;
   const lines: AttemptLine[] = [];
@@ -401,14 +404,18 @@ async function planBenchmark(
         hostRuntimes,
       });
       if (!existing.has(n)) {
-        const runningElsewhere = markers.find((m) => m.attempt === ref.name);
+        const held = markers.find((m) => m.marker.attempt === ref.name);
+        const why =
+          held && !held.alive
+            ? `not run yet (a dead invocation's marker, pid ${held.marker.pid}; the next run cleans it up)`
+            : 'not run yet';
         return {
           ref,
           key,
-          status: { state: 'missing', why: 'not run yet' },
+          status: { state: 'missing', why },
           action: 'run',
           recorded: undefined,
-          runningElsewhere,
+          runningElsewhere: held?.alive ? held.marker : undefined,
         };
       }
       const recorded = await records.get(ref.name);

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { benchmarkFiles, configFile, FIXTURE_HARNESS, makeRig, type Rig } from './helpers/rig.js';
 
@@ -99,5 +101,30 @@ describe('model-ids', () => {
       expect(r.stderr).not.toContain('ENAMETOOLONG');
     }
     expect(await rig.invocations()).toBe(0);
+  });
+});
+
+describe('plan and running markers', () => {
+  it("a dead invocation's marker is no attempt running: plan says it is missing and will be cleaned up", async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const pid = Number(dead.stdout.toString());
+    const marker = {
+      pid,
+      host: hostname(),
+      procStart: '1',
+      runId: 'r',
+      attempt: 't-default-attempt-1',
+      startedAt: 'x',
+    };
+    await rig.write({ 'benchmarks/b/.pipeline/running/t-default-attempt-1.json': JSON.stringify(marker) });
+    const r = await rig.cli(['plan', '--harness', 't']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('running now');
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `t-default-attempt-1\\s+missing\\s+\\w+\\s+not run yet \\(a dead invocation's marker, pid ${pid}; the next run cleans it up\\)`,
+      ),
+    );
   });
 });
