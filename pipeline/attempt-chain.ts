@@ -11,7 +11,7 @@ import {
 } from '../tasks/run-harness.js';
 import type { SeedOutput } from '../tasks/seed-workspace.js';
 import { writeRunLog } from '../tasks/write-run-log.js';
-import { attemptName, completeAttempts, highestIndex, readRunLog } from './attempts.js';
+import { attemptDirs, attemptName, highestIndex } from './attempts.js';
 import { atPath, messageOf } from './errors.js';
 import type { AttemptRef, EventSink, Failure } from './events.js';
 import { exists } from './fs-atomic.js';
@@ -154,7 +154,7 @@ export class AttemptChain {
     const paths = this.bp.paths;
     if (!this.planned) {
       // --more: the next index that is neither complete nor claimed.
-      const complete = (await completeAttempts(paths.attempts)).get(this.line.modelId) ?? new Set<number>();
+      const complete = (await attemptDirs(paths.attempts)).get(this.line.modelId) ?? new Set<number>();
       const claimed = new Set((await readMarkers(paths)).map((m) => m.attempt));
       for (let n = highestIndex(complete) + 1; ; n++) {
         if (claimed.has(attemptName(this.line.modelId, n)) || complete.has(n)) continue;
@@ -213,8 +213,9 @@ export class AttemptChain {
     const dir = join(this.bp.paths.attempts, ref.name);
     if (!(await exists(dir))) return false;
     if (this.planned?.action !== 'replace') return true;
-    const now = await readRunLog(this.bp.paths.attempts, ref.name);
-    return now?.runId !== this.planned.recorded?.runId;
+    // Replaced already when a valid attempt of another run is there (not what was planned over).
+    const now = await this.bp.records.get(ref.name);
+    return now !== undefined && now.runId !== this.planned.recorded?.runId;
   }
 
   async #tryClaim(ref: AttemptRef): Promise<true | RunningMarker | CorruptMarker | undefined> {

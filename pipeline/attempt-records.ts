@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { TranscriptSummary } from '../tasks/harnesses/transcript.js';
-import { readRunLog } from './attempts.js';
+import { parseAttemptName, readRunLog } from './attempts.js';
 import { errnoCode } from './errors.js';
 import type { Outcome } from './events.js';
 import { readJsonOrUndefined, writeJsonAtomic } from './fs-atomic.js';
@@ -16,6 +17,10 @@ export interface AttemptRecord {
   signal: string | null;
   durationMs: number;
   runId: string;
+  /** The benchmark, model-id and index the run-log says it is of: they must match its directory. */
+  benchmark: string;
+  modelId: string;
+  attempt: number;
   harness: string;
   /** The --model value, or undefined for the vendor default. */
   model: string | undefined;
@@ -30,18 +35,43 @@ interface IndexEntry extends AttemptRecord {
   mtimeMs: number;
 }
 
-export function recordOf(log: RunLog): AttemptRecord {
+/** The fields of run-log.json a record is made of; a file without them is not a run-log. */
+const runLogFields = z.object({
+  key: z.string().min(1),
+  outcome: z.enum(['succeeded', 'failed', 'timed-out']),
+  exitCode: z.number().nullable(),
+  signal: z.string().nullable(),
+  durationMs: z.number(),
+  runId: z.string(),
+  benchmark: z.object({ name: z.string() }),
+  attempt: z.number(),
+  harness: z.object({ name: z.string() }),
+  model: z.object({ id: z.string(), value: z.string(), source: z.string() }),
+  variant: z.string().nullish(),
+  summary: z.unknown(),
+});
+
+/** The record of what was read as a run-log, or undefined when it is not one. */
+function recordOf(log: unknown): AttemptRecord | undefined {
+  const parsed = runLogFields.safeParse(log);
+  return parsed.success ? toRecord(parsed.data) : undefined;
+}
+
+function toRecord(l: z.output<typeof runLogFields>): AttemptRecord {
   return {
-    key: log.key,
-    outcome: log.outcome,
-    exitCode: log.exitCode,
-    signal: log.signal,
-    durationMs: log.durationMs,
-    runId: log.runId,
-    harness: log.harness.name,
-    model: log.model.source === 'vendor-default' ? undefined : log.model.value,
-    variant: log.variant ?? undefined,
-    summary: log.summary ?? null,
+    key: l.key,
+    outcome: l.outcome,
+    exitCode: l.exitCode,
+    signal: l.signal,
+    durationMs: l.durationMs,
+    runId: l.runId,
+    benchmark: l.benchmark.name,
+    modelId: l.model.id,
+    attempt: l.attempt,
+    harness: l.harness.name,
+    model: l.model.source === 'vendor-default' ? undefined : l.model.value,
+    variant: l.variant ?? undefined,
+    summary: (l.summary as TranscriptSummary | null | undefined) ?? null,
   };
 }
 
@@ -56,15 +86,21 @@ export class AttemptRecords {
 
   private constructor(
     private readonly paths: StatePaths,
+    /** The benchmark's slug, which every run-log of its attempts must name. */
+    private readonly benchmark: string,
     private readonly index: Record<string, IndexEntry>,
   ) {}
 
-  static async load(paths: StatePaths): Promise<AttemptRecords> {
+  static async load(paths: StatePaths, benchmark: string): Promise<AttemptRecords> {
     const file = join(paths.root, 'attempt-index.json');
-    return new AttemptRecords(paths, (await readJsonOrUndefined<Record<string, IndexEntry>>(file)) ?? {});
+    const index = (await readJsonOrUndefined<Record<string, IndexEntry>>(file)) ?? {};
+    return new AttemptRecords(paths, benchmark, index);
   }
 
-  /** The record of a complete attempt; undefined when its run-log.json is missing or unreadable. */
+  /**
+   * The record of attempt directory `name`, or undefined when it is not a complete attempt: its
+   * run-log.json is missing, unreadable, not a run-log, or of another benchmark, model-id or index.
+   */
   async get(name: string): Promise<AttemptRecord | undefined> {
     let s: import('node:fs').Stats;
     try {
@@ -75,13 +111,14 @@ export class AttemptRecords {
       return undefined;
     }
     const hit = this.index[name];
-    if (hit && hit.ino === s.ino && hit.size === s.size && hit.mtimeMs === s.mtimeMs) return hit;
-    const log = await readRunLog(this.paths.attempts, name);
-    if (!log?.key || !log.harness || !log.model) {
+    if (hit && hit.ino === s.ino && hit.size === s.size && hit.mtimeMs === s.mtimeMs && this.#isOf(hit, name))
+      return hit;
+    const record = recordOf(await readRunLog(this.paths.attempts, name));
+    if (!record || !this.#isOf(record, name)) {
       this.#forget(name);
       return undefined;
     }
-    this.index[name] = { ...recordOf(log), ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
+    this.index[name] = { ...record, ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
     this.#dirty = true;
     return this.index[name];
   }
@@ -89,7 +126,7 @@ export class AttemptRecords {
   /** Records an attempt just published, so the next plan need not read its run-log. */
   async note(name: string, log: RunLog): Promise<void> {
     const s = await stat(join(this.paths.attempts, name, 'run-log.json'));
-    this.index[name] = { ...recordOf(log), ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
+    this.index[name] = { ...toRecord(log), ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
     this.#dirty = true;
   }
 
@@ -103,6 +140,17 @@ export class AttemptRecords {
     if (!this.#dirty) return;
     await writeJsonAtomic(join(this.paths.root, 'attempt-index.json'), this.index);
     this.#dirty = false;
+  }
+
+  /** Whether a record is of the attempt its directory is named for (an index entry of an older format is not). */
+  #isOf(record: AttemptRecord, name: string): boolean {
+    const parsed = parseAttemptName(name);
+    return (
+      parsed !== undefined &&
+      record.benchmark === this.benchmark &&
+      record.modelId === parsed.modelId &&
+      record.attempt === parsed.n
+    );
   }
 
   #forget(name: string): void {

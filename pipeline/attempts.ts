@@ -29,8 +29,12 @@ export function parseAttemptName(name: string): { modelId: string; n: number } |
   return m ? { modelId: m[1]!, n: Number(m[2]) } : undefined;
 }
 
-/** The complete attempts of a benchmark: every `<model-id>-attempt-<n>` directory, by model id. */
-export async function completeAttempts(attemptsDir: string): Promise<Map<string, Set<number>>> {
+/**
+ * Every `<model-id>-attempt-<n>` directory of a benchmark, by model id: the attempt indices that
+ * are taken. Such a directory is a complete attempt only when its run-log.json is valid for its
+ * name (see AttemptRecords.get): something planted there by hand or by an agent is not.
+ */
+export async function attemptDirs(attemptsDir: string): Promise<Map<string, Set<number>>> {
   const byModel = new Map<string, Set<number>>();
   let names: import('node:fs').Dirent[];
   try {
@@ -63,7 +67,7 @@ export function highestIndex(ns: Iterable<number>): number {
  */
 export const MAX_MODEL_ID_BYTES = 200;
 
-/** The run-log.json of a complete attempt; undefined if it cannot be read (the attempt then counts as stale). */
+/** The run-log.json of an attempt directory; undefined if it cannot be read. */
 export function readRunLog(attemptsDir: string, name: string): Promise<RunLog | undefined> {
   return readJsonOrUndefined<RunLog>(join(attemptsDir, name, 'run-log.json'));
 }

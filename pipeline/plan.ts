@@ -8,7 +8,7 @@ import { type BuildContext, buildContext, resolveImage } from '../tasks/resolve-
 import { runHarness } from '../tasks/run-harness.js';
 import { loadSeed, seedWorkspace } from '../tasks/seed-workspace.js';
 import { type AttemptRecord, AttemptRecords } from './attempt-records.js';
-import { attemptName, completeAttempts, MAX_MODEL_ID_BYTES, modelId } from './attempts.js';
+import { attemptDirs, attemptName, MAX_MODEL_ID_BYTES, modelId } from './attempts.js';
 import { selectBenchmarks } from './benchmarks.js';
 import type { ResolvedConfig, VariantConfig } from './config.js';
 import { type Diagnostic, UsageError } from './errors.js';
@@ -104,6 +104,10 @@ export interface AttemptLine {
   /** `--more K`: K new attempts at the next free indices, claimed when they start. */
   more: number;
 }
+
+/** Why an attempt directory without a valid run-log.json is no complete attempt. */
+export const INVALID_ATTEMPT =
+  'invalid: no valid run-log.json for this benchmark, model-id and index; a run that needs the index moves it to eval-attempts/.replaced/';
 
 /** The digest of a docker-mode attempt whose image is not pinned yet: `run` pins it first. */
 export const UNPINNED = 'not pinned yet';
@@ -358,8 +362,8 @@ async function planBenchmark(
             };
 
   const hostRuntimes = mode === 'lite' ? await options.probe.hostRuntimes() : {};
-  const complete = await completeAttempts(paths.attempts);
-  const records = await AttemptRecords.load(paths);
+  const taken = await attemptDirs(paths.attempts);
+  const records = await AttemptRecords.load(paths, bench.slug);
   // A marker whose owner is gone means nothing is running: the next run cleans it up.
   const markers = await Promise.all(
     (await readMarkers(paths)).map(async (m) => ({ marker: m, alive: await isMarkerAlive(m) })),
@@ -375,7 +379,7 @@ async function planBenchmark(
           ? ((await options.probe.version(r.adapter.versionCommand)) ?? 'not-installed')
           : 'unversioned';
     const id = r.modelId;
-    const existing = complete.get(id) ?? new Set<number>();
+    const existing = taken.get(id) ?? new Set<number>();
     const target = selection.more || selection.lines ? 0 : (selection.attempts ?? manifest.attempts_default);
     const indices = Array.from({ length: target }, (_, i) => i + 1);
     for (const n of existing) if (n > target) indices.push(n);
@@ -419,12 +423,23 @@ async function planBenchmark(
         };
       }
       const recorded = await records.get(ref.name);
+      if (!recorded) {
+        // A directory without a valid run-log (planted by hand, or by an agent writing through
+        // an absolute path) is not an attempt: where the index is asked for, run moves it aside
+        // and makes the attempt; past the attempts asked for, it is left as it is.
+        return {
+          ref,
+          key,
+          status: { state: 'missing', why: INVALID_ATTEMPT },
+          action: n <= target ? 'replace' : 'skip',
+          recorded: undefined,
+          runningElsewhere: undefined,
+        };
+      }
       const status = await completeStatus(ref.name, recorded, key, records, seedPreimages);
       const replace =
         (status.state === 'stale' && selection.rerun.includes('stale')) ||
-        (status.state === 'failed' &&
-          recorded !== undefined &&
-          selection.rerun.includes(recorded.outcome as RerunWhat));
+        (status.state === 'failed' && selection.rerun.includes(recorded.outcome as RerunWhat));
       return {
         ref,
         key,

@@ -221,7 +221,9 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
     toRun += count;
     for (const line of bp.lines) {
       for (const a of line.attempts) {
-        if (a.action === 'skip') emit({ type: 'attempt-skipped', attempt: a.ref, why: 'complete' });
+        // An invalid directory past the attempts asked for is left alone, and is not one done.
+        if (a.action === 'skip' && a.recorded)
+          emit({ type: 'attempt-skipped', attempt: a.ref, why: 'complete' });
       }
     }
   }

@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { benchmarkFiles, configFile, FIXTURE_HARNESS, makeRig, type Rig } from './helpers/rig.js';
 
@@ -126,5 +129,47 @@ describe('plan and running markers', () => {
         `t-default-attempt-1\\s+missing\\s+\\w+\\s+not run yet \\(a dead invocation's marker, pid ${pid}; the next run cleans it up\\)`,
       ),
     );
+  });
+});
+
+describe('attempt directories without a valid run-log', () => {
+  it('are not complete: plan and status say so, run moves the ones it needs aside and makes them', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    expect((await rig.cli(['run', '--harness', 't', '--attempts', '1'])).code).toBe(0);
+    const at = (n: number) => join(rig.dir, `benchmarks/b/eval-attempts/t-default-attempt-${n}`);
+    // 2: planted by hand, no run-log; 3: another attempt's run-log; 5: past what is asked for.
+    await mkdir(at(2));
+    await writeFile(join(at(2), 'notes.txt'), 'planted\n');
+    await cp(at(1), at(3), { recursive: true });
+    await mkdir(at(5));
+    const plan = await rig.cli(['plan', '--harness', 't', '--attempts', '3']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(/t-default-attempt-1\s+done/);
+    for (const n of [2, 3])
+      expect(plan.stdout).toMatch(
+        new RegExp(
+          `t-default-attempt-${n}\\s+missing\\s+\\w+\\s+invalid: no valid run-log\\.json.*will be replaced`,
+        ),
+      );
+    expect(plan.stdout).toMatch(/t-default-attempt-5\s+missing\s+\w+\s+invalid: no valid run-log\.json/);
+    expect(plan.stdout).not.toMatch(/t-default-attempt-5.*will be replaced/);
+    expect(plan.stdout).toContain('attempts: 1 done, 3 missing, 0 stale, 0 failed; run would execute 2');
+    const status = await rig.cli(['status']);
+    expect(status.stdout).toContain('t-default: 1 complete (1 succeeded, 0 failed, 0 timed out); 3 invalid');
+    expect(status.stdout).toContain('attempt 2 invalid: no valid run-log.json');
+
+    const run = await rig.cli(['run', '--harness', 't', '--attempts', '3']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('2 completed (2 succeeded, 0 failed, 0 timed out), 1 already done');
+    expect(await rig.invocations()).toBe(3);
+    const replaced = await rig.ls('benchmarks/b/eval-attempts/.replaced');
+    expect(replaced.map((n) => n.replace(/\.[^.]+$/, ''))).toEqual([
+      't-default-attempt-2',
+      't-default-attempt-3',
+    ]);
+    expect(await rig.read(`benchmarks/b/eval-attempts/.replaced/${replaced[0]}/notes.txt`)).toBe('planted\n');
+    const again = await rig.cli(['plan', '--harness', 't', '--attempts', '3']);
+    expect(again.stdout).toContain('attempts: 3 done, 1 missing, 0 stale, 0 failed; run would execute 0');
+    expect(existsSync(at(5))).toBe(true);
   });
 });

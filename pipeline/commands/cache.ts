@@ -1,7 +1,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { seedWorkspace } from '../../tasks/seed-workspace.js';
-import { completeAttempts, readRunLog } from '../attempts.js';
+import { attemptDirs, readRunLog } from '../attempts.js';
 import { listBenchmarks } from '../benchmarks.js';
 import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
@@ -50,7 +50,7 @@ async function entries(benchDir: string): Promise<CacheEntry[]> {
     await hashInventory(inventory, paths.statCache, false);
     used.add(taskKey(seedWorkspace, { stateMode: bench.manifest.state_mode, inventory, paths }).key);
   }
-  for (const [id, ns] of await completeAttempts(paths.attempts)) {
+  for (const [id, ns] of await attemptDirs(paths.attempts)) {
     for (const n of ns) {
       const log = await readRunLog(paths.attempts, `${id}-attempt-${n}`);
       for (const k of Object.values(log?.preimage.upstream ?? {})) used.add(k);

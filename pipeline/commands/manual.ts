@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { collect, collectedLimitations } from '../../tasks/collect.js';
 import { materializeWorkspace, seedWorkspace } from '../../tasks/seed-workspace.js';
 import { writeRunLog } from '../../tasks/write-run-log.js';
-import { attemptName, completeAttempts, highestIndex, modelId, slugPart } from '../attempts.js';
+import { attemptDirs, attemptName, highestIndex, modelId, slugPart } from '../attempts.js';
 import { selectBenchmarks } from '../benchmarks.js';
 import type { ParsedArgs } from '../cli.js';
 import { loadConfig, parseSize } from '../config.js';
@@ -110,7 +110,7 @@ export async function collectCommand({ values, positionals }: ParsedArgs<'collec
   const started = prepared.preparedAt;
 
   // The next free index, claimed like a run claims one, so a concurrent run cannot take it too.
-  const taken = (await completeAttempts(paths.attempts)).get(id) ?? new Set<number>();
+  const taken = (await attemptDirs(paths.attempts)).get(id) ?? new Set<number>();
   let n = highestIndex(taken) + 1;
   for (; ; n++) {
     if (taken.has(n)) continue;

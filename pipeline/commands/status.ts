@@ -2,13 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { TranscriptSummary } from '../../tasks/harnesses/transcript.js';
 import { type AttemptRecord, AttemptRecords } from '../attempt-records.js';
-import { attemptName, completeAttempts } from '../attempts.js';
+import { attemptDirs, attemptName } from '../attempts.js';
 import { namedOrAllBenchmarks } from '../benchmarks.js';
 import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { messageOf } from '../errors.js';
 import { isCorrupt, isMarkerAlive, type RunningMarker, readMarkerFiles } from '../markers.js';
-import { buildPlan } from '../plan.js';
+import { buildPlan, INVALID_ATTEMPT } from '../plan.js';
 import { VersionProbe } from '../probe.js';
 import { statePaths } from '../state.js';
 import { selectionFrom } from './selection.js';
@@ -20,6 +20,8 @@ interface ModelStatus {
   failed: number;
   timedOut: number;
   stale: number;
+  /** Directories named as attempts without a valid run-log.json: not complete. */
+  invalid: number;
   attempts: { n: number; outcome: string; stale: boolean; why: string; summary: TranscriptSummary | null }[];
 }
 
@@ -40,10 +42,10 @@ async function benchmarkStatus(
   probe: VersionProbe,
 ): Promise<BenchmarkStatus> {
   const paths = statePaths(`${config.benchmarksDir}/${slug}`);
-  const complete = await completeAttempts(paths.attempts);
-  const records = await AttemptRecords.load(paths);
+  const taken = await attemptDirs(paths.attempts);
+  const records = await AttemptRecords.load(paths, slug);
   const logs = new Map<string, AttemptRecord | undefined>();
-  for (const [id, ns] of complete) {
+  for (const [id, ns] of taken) {
     for (const n of ns) logs.set(attemptName(id, n), await records.get(attemptName(id, n)));
   }
 
@@ -74,7 +76,7 @@ async function benchmarkStatus(
   }
 
   const models: ModelStatus[] = [];
-  for (const [id, ns] of [...complete].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [id, ns] of [...taken].sort(([a], [b]) => a.localeCompare(b))) {
     const m: ModelStatus = {
       modelId: id,
       complete: 0,
@@ -82,16 +84,19 @@ async function benchmarkStatus(
       failed: 0,
       timedOut: 0,
       stale: 0,
+      invalid: 0,
       attempts: [],
     };
     for (const n of [...ns].sort((a, b) => a - b)) {
       const name = attemptName(id, n);
       const log = logs.get(name);
-      const outcome = log?.outcome ?? 'unreadable';
-      const state = states.get(name) ?? {
-        state: log ? 'unknown' : 'stale',
-        why: log ? 'key not computed' : 'run-log.json unreadable',
-      };
+      if (!log) {
+        m.invalid++;
+        m.attempts.push({ n, outcome: 'invalid', stale: false, why: INVALID_ATTEMPT, summary: null });
+        continue;
+      }
+      const outcome = log.outcome;
+      const state = states.get(name) ?? { state: 'unknown', why: 'key not computed' };
       m.complete++;
       if (outcome === 'succeeded') m.succeeded++;
       else if (outcome === 'failed') m.failed++;
@@ -102,7 +107,7 @@ async function benchmarkStatus(
         outcome,
         stale: state.state === 'stale',
         why: state.why,
-        summary: log?.summary ?? null,
+        summary: log.summary,
       });
     }
     models.push(m);
@@ -164,10 +169,12 @@ export async function statusCommand({ values, positionals }: ParsedArgs<'status'
     if (!s.models.length) out.push('  no attempts yet');
     for (const m of s.models) {
       const stale = m.stale ? `, ${m.stale} stale` : '';
+      const invalid = m.invalid ? `; ${m.invalid} invalid` : '';
       out.push(
-        `  ${m.modelId}: ${m.complete} complete (${m.succeeded} succeeded, ${m.failed} failed, ${m.timedOut} timed out${stale})`,
+        `  ${m.modelId}: ${m.complete} complete (${m.succeeded} succeeded, ${m.failed} failed, ${m.timedOut} timed out${stale})${invalid}`,
       );
       for (const a of m.attempts) {
+        if (a.outcome === 'invalid') out.push(`    attempt ${a.n} ${a.why}`);
         if (a.summary) out.push(`    attempt ${a.n}: ${summaryLine(a.summary)}`);
         if (a.stale) out.push(`    attempt ${a.n} stale: ${a.why}`);
       }
