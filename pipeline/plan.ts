@@ -139,6 +139,11 @@ export interface PlanOptions {
   /** Whether caches (stat cache) may be written: false for `plan`, which has no side effects. */
   persist: boolean;
   probe: VersionProbe;
+  /**
+   * `run --update-image`: the image is resolved again whatever runner.lock.yaml says, so a lock
+   * that cannot be read is no obstacle (the new pin replaces it).
+   */
+  updateImage?: boolean;
 }
 
 /**
@@ -334,7 +339,13 @@ async function planBenchmark(
 
   const image = manifest.image ?? null;
   const context = mode === 'docker' ? await buildContext(bench.dir) : undefined;
-  const lock = mode === 'docker' ? await readLock(bench.dir) : undefined;
+  const lock =
+    mode === 'docker'
+      ? await readLock(bench.dir).catch((error: unknown) => {
+          if (options.updateImage && error instanceof UsageError) return undefined;
+          throw error;
+        })
+      : undefined;
   // A lock holds while the ref, and the Dockerfile context the image was built from, are unchanged.
   const contextChanged = !selection.digest && lock?.ref === image && lock.context !== context?.hash;
   const locked = selection.digest ?? (lock?.ref === image && !contextChanged ? lock.digest : undefined);

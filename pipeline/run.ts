@@ -109,7 +109,11 @@ function warnPlaceholderTokens(plan: Plan, emit: EventSink): void {
 export async function runPipeline(config: ResolvedConfig, options: RunOptions): Promise<RunSummary> {
   const runId = options.runId ?? newRunId();
   const probe = await new VersionProbe().load();
-  let plan = await buildPlan(config, options.selection, { persist: true, probe });
+  let plan = await buildPlan(config, options.selection, {
+    persist: true,
+    probe,
+    updateImage: options.updateImage,
+  });
   const tokenNames = tokenVariables(config);
   // What the run prints and its shared state: every real token of the config.
   const redactor = new Redactor(tokenNames.map((n) => process.env[n]));
@@ -135,7 +139,12 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
       const digest = await pinBenchmarkImage(bp, engine, images, options, redactor);
       repinned ||= digest !== bp.pin.digest;
     }
-    if (repinned) plan = await buildPlan(config, options.selection, { persist: true, probe });
+    if (repinned)
+      plan = await buildPlan(config, options.selection, {
+        persist: true,
+        probe,
+        updateImage: options.updateImage,
+      });
   }
   const runtimes = engine ? await mountRuntimes(plan, engine, options, redactor) : new Map();
 

@@ -173,3 +173,21 @@ describe('attempt directories without a valid run-log', () => {
     expect(existsSync(at(5))).toBe(true);
   });
 });
+
+describe('the image lock', () => {
+  it('an unreadable runner.lock.yaml: the advice to run with --update-image works', async () => {
+    const rig = await makeRig({
+      ...benchmarkFiles('b', { image: 'example/b:1' }),
+      'benchmarks/b/runner.lock.yaml': 'ref: example/b:1\ndigest: not-a-digest\n',
+    });
+    const plan = await rig.cli(['plan', '--harness', 't']);
+    expect(plan.code).toBe(2);
+    expect(plan.stderr).toContain('delete it, or run with --update-image, to re-pin');
+    // With --update-image the run goes past the lock to resolving the image (here: no engine).
+    const env = { DOCKER_HOST: `unix://${join(rig.dir, 'no-engine.sock')}` };
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1', '--update-image'], env);
+    expect(r.stderr).not.toContain('runner.lock.yaml');
+    expect(r.stderr).toContain('is unreachable');
+    expect(r.code).toBe(1);
+  });
+});
