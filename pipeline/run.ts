@@ -18,7 +18,7 @@ import {
   ownerLabel,
   reapDeadContainers,
 } from './docker.js';
-import { type Diagnostic, InfraError, messageOf, UsageError } from './errors.js';
+import { InfraError, messageOf } from './errors.js';
 import type { AttemptResult, EventSink, PipelineEvent, RunSummary } from './events.js';
 import { writeLock } from './lock.js';
 import {
@@ -32,7 +32,8 @@ import {
 } from './markers.js';
 import { PackageWatch } from './package-watch.js';
 import { type AttemptLine, type BenchmarkPlan, buildPlan, type Plan, type Selection } from './plan.js';
-import { cacheDir, VersionProbe, which } from './probe.js';
+import { preflightEnvironment } from './preflight-environment.js';
+import { cacheDir, VersionProbe } from './probe.js';
 import { isSecretLike, Redactor } from './redact.js';
 import { Scheduler, type SchedulerNode } from './scheduler.js';
 import { NodeStore } from './state.js';
@@ -341,32 +342,6 @@ function benchmarkNodes(bp: BenchmarkPlan, rc: RunContext): { nodes: SchedulerNo
   // With nothing to run, the shared nodes still run (cheaply) so the state is complete.
   if (nodes.length === 0) nodes.push(...(bp.mode === 'lite' ? [pinNode] : []), seedNode);
   return { nodes, count };
-}
-
-/** Lite mode runs the CLI on the host: it must be on PATH, and its token must be set. */
-async function preflightEnvironment(plan: Plan): Promise<void> {
-  const missingTokens: Diagnostic[] = [];
-  const missingClis: string[] = [];
-  for (const bp of plan.benchmarks) {
-    for (const line of bp.lines) {
-      if (!line.attempts.some((a) => a.action !== 'skip') && line.more === 0) continue;
-      const { adapter } = line;
-      if (adapter.tokenEnv && !process.env[adapter.tokenEnv]) {
-        missingTokens.push({
-          location: { file: bp.bench.manifestPath },
-          field: `allowed_harnesses (${adapter.name})`,
-          message: `${adapter.tokenEnv} is not set; ${adapter.name} needs it`,
-        });
-      }
-      const program = adapter.argv({ model: line.model, prompt: '', args: [] })[0]!;
-      if (bp.mode === 'lite' && !(await which(program)))
-        missingClis.push(`${program} (${adapter.name}, ${bp.bench.slug})`);
-    }
-  }
-  if (missingTokens.length)
-    throw new UsageError('a harness token is missing from the environment', missingTokens);
-  if (missingClis.length)
-    throw new InfraError(`harness CLI not found on PATH: ${[...new Set(missingClis)].join(', ')}`);
 }
 
 /**

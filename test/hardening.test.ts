@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cp, mkdir, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmod, cp, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { benchmarkFiles, configFile, FIXTURE_HARNESS, makeRig, type Rig } from './helpers/rig.js';
@@ -189,5 +189,57 @@ describe('the image lock', () => {
     expect(r.stderr).not.toContain('runner.lock.yaml');
     expect(r.stderr).toContain('is unreachable');
     expect(r.code).toBe(1);
+  });
+});
+
+/** A directory on another filesystem than the rig's, or undefined when there is none to use. */
+function otherFilesystem(): string | undefined {
+  for (const root of ['/dev/shm']) {
+    if (existsSync(root) && statSync(root).dev !== statSync(tmpdir()).dev)
+      return mkdtempSync(join(root, 'bp-'));
+  }
+  return undefined;
+}
+
+describe('eval-attempts/ is checked before any harness runs', () => {
+  it('on another filesystem than .pipeline/staging: refused naming it, no harness invoked', async (ctx) => {
+    const other = otherFilesystem();
+    if (!other) return ctx.skip();
+    try {
+      const rig = await makeRig(benchmarkFiles('b'));
+      await symlink(other, join(rig.dir, 'benchmarks/b/eval-attempts'));
+      const r = await rig.cli(['run', '--harness', 't', '--attempts', '1']);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toContain(
+        'benchmarks/b/eval-attempts/ is not on the same filesystem as benchmarks/b/.pipeline/staging/',
+      );
+      expect(await rig.invocations()).toBe(0);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('read-only: refused naming it, no harness invoked', async (ctx) => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const dir = join(rig.dir, 'benchmarks/b/eval-attempts');
+    await mkdir(dir);
+    // chmod binds everyone but root; root needs a read-only mount.
+    const root = process.getuid?.() === 0;
+    if (root) {
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', dir], { stdio: 'ignore' });
+      } catch {
+        return ctx.skip();
+      }
+    } else await chmod(dir, 0o555);
+    try {
+      const r = await rig.cli(['run', '--harness', 't', '--attempts', '1']);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/benchmarks\/b\/eval-attempts\/ is not writable \((EROFS|EACCES)\)/);
+      expect(await rig.invocations()).toBe(0);
+    } finally {
+      if (root) execFileSync('umount', [dir]);
+      else await chmod(dir, 0o755);
+    }
   });
 });

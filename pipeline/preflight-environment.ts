@@ -1,0 +1,87 @@
+import { mkdir, rename, rmdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { type Diagnostic, errnoCode, InfraError, messageOf, UsageError } from './errors.js';
+import type { Plan } from './plan.js';
+import { which } from './probe.js';
+import { type StatePaths, uniqueSuffix } from './state.js';
+
+/**
+ * What must hold before any harness starts, for the benchmarks with work: each harness's token
+ * set, and in lite mode its CLI on PATH; eval-attempts/ writable, with an attempt publishable
+ * into it by a rename from .pipeline/staging (the same filesystem). Otherwise an agent would run,
+ * and be paid for, only for its attempt to be lost.
+ */
+export async function preflightEnvironment(plan: Plan): Promise<void> {
+  const missingTokens: Diagnostic[] = [];
+  const missingClis: string[] = [];
+  const unpublishable: string[] = [];
+  for (const bp of plan.benchmarks) {
+    const working = bp.lines.filter((l) => l.more > 0 || l.attempts.some((a) => a.action !== 'skip'));
+    if (!working.length) continue;
+    for (const line of working) {
+      const { adapter } = line;
+      if (adapter.tokenEnv && !process.env[adapter.tokenEnv]) {
+        missingTokens.push({
+          location: { file: bp.bench.manifestPath },
+          field: `allowed_harnesses (${adapter.name})`,
+          message: `${adapter.tokenEnv} is not set; ${adapter.name} needs it`,
+        });
+      }
+      const program = adapter.argv({ model: line.model, prompt: '', args: [] })[0]!;
+      if (bp.mode === 'lite' && !(await which(program)))
+        missingClis.push(`${program} (${adapter.name}, ${bp.bench.slug})`);
+    }
+    const replacing = bp.lines.some((l) => l.attempts.some((a) => a.action === 'replace'));
+    const problem = await publishProblem(bp.paths, replacing);
+    if (problem) unpublishable.push(problem);
+  }
+  if (missingTokens.length)
+    throw new UsageError('a harness token is missing from the environment', missingTokens);
+  if (missingClis.length)
+    throw new InfraError(`harness CLI not found on PATH: ${[...new Set(missingClis)].join(', ')}`);
+  if (unpublishable.length)
+    throw new InfraError(`no attempt could be published: ${unpublishable.join('; ')}`);
+}
+
+/**
+ * Publishing an attempt renames its staging directory into eval-attempts/ (and a replaced one
+ * into eval-attempts/.replaced/): tries exactly that with an empty directory. Returns what fails.
+ */
+async function publishProblem(paths: StatePaths, replacing: boolean): Promise<string | undefined> {
+  const shown = (p: string) => `${relative(process.cwd(), p) || '.'}/`;
+  const notWritable = (dir: string, error: unknown) =>
+    `${shown(dir)} is not writable (${errnoCode(error) ?? messageOf(error)})`;
+  const probe = `.publish-probe.${uniqueSuffix()}`;
+  // Each made first (as run would), then asked to take an entry.
+  try {
+    await mkdir(paths.attempts, { recursive: true });
+    await mkdir(join(paths.attempts, probe));
+    await rmdir(join(paths.attempts, probe));
+  } catch (error) {
+    return notWritable(paths.attempts, error);
+  }
+  try {
+    await mkdir(paths.staging, { recursive: true });
+    await mkdir(join(paths.staging, probe));
+  } catch (error) {
+    return notWritable(paths.staging, error);
+  }
+  const moves: [from: string, to: string][] = [[paths.staging, paths.attempts]];
+  if (replacing) moves.push([paths.attempts, paths.replaced]);
+  let at = paths.staging;
+  try {
+    for (const [from, to] of moves) {
+      try {
+        await mkdir(to, { recursive: true });
+        await rename(join(from, probe), join(to, probe));
+      } catch (error) {
+        if (errnoCode(error) !== 'EXDEV') return notWritable(to, error);
+        return `${shown(to)} is not on the same filesystem as ${shown(from)}, and an attempt is moved there by a rename`;
+      }
+      at = to;
+    }
+    return undefined;
+  } finally {
+    await rmdir(join(at, probe));
+  }
+}
