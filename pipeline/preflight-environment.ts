@@ -1,17 +1,20 @@
 import { mkdir, rename, rmdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { type Diagnostic, errnoCode, InfraError, messageOf, UsageError } from './errors.js';
+import { type Diagnostic, errnoCode, formatLocation, InfraError, messageOf, UsageError } from './errors.js';
+import type { EventSink } from './events.js';
 import type { Plan } from './plan.js';
 import { which } from './probe.js';
 import { type StatePaths, uniqueSuffix } from './state.js';
+import { TODO_MARKER, todoMarkers } from './validate.js';
 
 /**
  * What must hold before any harness starts, for the benchmarks with work: each harness's token
  * set, and in lite mode its CLI on PATH; eval-attempts/ writable, with an attempt publishable
  * into it by a rename from .pipeline/staging (the same filesystem). Otherwise an agent would run,
- * and be paid for, only for its attempt to be lost.
+ * and be paid for, only for its attempt to be lost. A package with `TODO(author)` markers left
+ * is run, with a warning.
  */
-export async function preflightEnvironment(plan: Plan): Promise<void> {
+export async function preflightEnvironment(plan: Plan, emit: EventSink): Promise<void> {
   const missingTokens: Diagnostic[] = [];
   const missingClis: string[] = [];
   const unpublishable: string[] = [];
@@ -34,6 +37,16 @@ export async function preflightEnvironment(plan: Plan): Promise<void> {
     const replacing = bp.lines.some((l) => l.attempts.some((a) => a.action === 'replace'));
     const problem = await publishProblem(bp.paths, replacing);
     if (problem) unpublishable.push(problem);
+    const todos = await todoMarkers(bp.bench);
+    if (todos.length) {
+      const slug = bp.bench.slug;
+      emit({
+        type: 'warning',
+        message:
+          `${slug}: ${todos.length} ${TODO_MARKER} marker${todos.length === 1 ? '' : 's'} left, the first at ` +
+          `${formatLocation(todos[0]!.location)}: the package looks unfinished (bench-pipeline validate ${slug} lists them)`,
+      });
+    }
   }
   if (missingTokens.length)
     throw new UsageError('a harness token is missing from the environment', missingTokens);

@@ -118,7 +118,7 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
   const tokenNames = tokenVariables(config);
   // What the run prints and its shared state: every real token of the config.
   const redactor = new Redactor(tokenNames.map((n) => process.env[n]));
-  await preflightEnvironment(plan);
+  await preflightEnvironment(plan, options.emit);
   await probe.save();
   warnPlaceholderTokens(plan, options.emit);
 

@@ -44,6 +44,10 @@ export const CODES: Record<string, { severity: Severity; what: string }> = {
   },
   'context-not-visible': { severity: 'warning', what: 'context.md is not among the visible files' },
   'prompt-follow-up': { severity: 'warning', what: 'prompt.md does not say to ask no follow-up questions' },
+  'todo-left': {
+    severity: 'warning',
+    what: 'a TODO(author) marker that `new` wrote is still there: the package is unfinished',
+  },
   'check-failed': {
     severity: 'error',
     what: 'the package could not be checked at all (the error says why); the others still are',
@@ -54,6 +58,11 @@ const SCORECARD = 'scorecard.md';
 const BASELINE_MANIFEST = 'baseline-manifest.md';
 /** Texts a model sees that must never point at the grading. */
 const MODEL_TEXTS = ['prompt.md', 'context.md', 'bootstrap.md'];
+
+/** The open places `new` leaves for the author, exactly as it writes them. */
+export const TODO_MARKER = 'TODO(author)';
+/** The files `new` writes markers into (with the benchmark's own prompt_file). */
+const AUTHORED = ['prompt.md', 'context.md', SCORECARD, 'bootstrap.md', BASELINE_MANIFEST, 'runner.yaml'];
 
 /**
  * Every finding for the benchmark in `dir`: the run preflight's, then the authoring checks. It
@@ -87,7 +96,30 @@ async function checkBenchmark(config: ResolvedConfig, dir: string): Promise<Find
     code: d.code ?? 'preflight',
     severity: 'error',
   }));
-  findings.push(...(await authoringFindings(bench)));
+  findings.push(...(await authoringFindings(bench)), ...(await todoMarkers(bench)));
+  return findings;
+}
+
+/** Every `TODO(author)` left in the files `new` writes, each located at its line and column. */
+export async function todoMarkers(bench: Benchmark): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  for (const name of new Set([bench.manifest.prompt_file, ...AUTHORED])) {
+    const text = await readFile(join(bench.dir, name), 'utf8').catch(() => undefined);
+    for (const [i, line] of (text?.split('\n') ?? []).entries()) {
+      for (let at = line.indexOf(TODO_MARKER); at >= 0; at = line.indexOf(TODO_MARKER, at + 1)) {
+        findings.push({
+          code: 'todo-left',
+          severity: CODES['todo-left']!.severity,
+          location: {
+            file: relative(process.cwd(), join(bench.dir, name)) || name,
+            line: i + 1,
+            column: at + 1,
+          },
+          message: `${TODO_MARKER} is still to be filled in`,
+        });
+      }
+    }
+  }
   return findings;
 }
 

@@ -210,3 +210,46 @@ describe('validate checks every package, past a broken one', () => {
     expect(plain.stdout).toContain('3 benchmarks: ');
   });
 });
+
+describe('an unfinished package', () => {
+  it('validate warns at each TODO(author) that `new` left; run warns and still runs', async () => {
+    const rig = await makeRig();
+    expect((await rig.cli(['new', 'pkg', '--harness', 't', '--path', 'lite', '--bootstrap'])).code).toBe(0);
+    const r = await rig.cli(['validate', 'pkg', '--json']);
+    expect(r.code, r.stdout).toBe(0);
+    const { benchmarks, errors, warnings } = JSON.parse(r.stdout);
+    const todos = benchmarks[0].findings.filter((f: { code: string }) => f.code === 'todo-left');
+    expect(errors).toBe(0);
+    expect(warnings).toBe(todos.length);
+    const files = new Set(todos.map((f: { location: { file: string } }) => f.location.file));
+    for (const f of ['prompt.md', 'context.md', 'scorecard.md', 'bootstrap.md'])
+      expect(files, f).toContain(`benchmarks/pkg/${f}`);
+    // Each is located where the marker is.
+    for (const f of todos) {
+      const line = (await rig.read(f.location.file)).split('\n')[f.location.line - 1];
+      expect(line!.slice(f.location.column - 1)).toMatch(/^TODO\(author\)/);
+      expect(f.severity).toBe('warning');
+    }
+
+    const run = await rig.cli(['run', 'pkg', '--harness', 't', '--attempts', '1']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `warn   pkg: ${todos.length} TODO\\(author\\) markers left, the first at benchmarks/pkg/\\S+:\\d+:\\d+`,
+      ),
+    );
+    expect(run.stdout.indexOf('warn   pkg')).toBeLessThan(run.stdout.indexOf('run '));
+    expect(await rig.invocations()).toBe(1);
+  });
+
+  it('only the marker counts: TODO_FILE and a plain TODO are the task, not unfinished work', async () => {
+    const rig = await makeRig({
+      ...benchmarkFiles('b'),
+      'benchmarks/b/context.md':
+        'Read the list from `TODO_FILE`.\nTODO: a word the task uses.\nTODO (author) spaced\n',
+    });
+    const r = await rig.cli(['validate', 'b', '--json']);
+    const codes = JSON.parse(r.stdout).benchmarks[0].findings.map((f: { code: string }) => f.code);
+    expect(codes).not.toContain('todo-left');
+  });
+});

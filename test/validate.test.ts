@@ -138,6 +138,11 @@ const CASES: { code: string; files: Record<string, string>; line?: boolean }[] =
   },
   { code: 'prompt-follow-up', files: benchmark('c-follow-up', { 'prompt.md': '# Task\nWrite out.txt.\n' }) },
   {
+    code: 'todo-left',
+    files: benchmark('c-todo', { 'context.md': 'Some context.\nInputs: TODO(author): the sample inputs.\n' }),
+    line: true,
+  },
+  {
     code: 'model-id-too-long',
     files: benchmark('c-model-long', {}, { defaults: `\n  t:\n    model: ${'m'.repeat(300)}` }),
     line: true,

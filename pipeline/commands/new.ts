@@ -11,8 +11,9 @@ import { errnoCode, UsageError } from '../errors.js';
  * `new <slug>`: a benchmark package written the way a careful eval designer writes one. It asks
  * the shape of the eval (on a TTY; every answer is also a flag), then writes runner.yaml, the
  * model-visible texts and the evaluator-only ones as templates whose open places say
- * `TODO(author)`. As generated, the package validates clean, apart from `dockerfile-missing` on
- * the docker path: a Dockerfile depends on the stack's runtime, so the author writes it.
+ * `TODO(author)`. As generated, the package validates without errors; its warnings are
+ * `todo-left` at each of those markers, and `dockerfile-missing` on the docker path: a Dockerfile
+ * depends on the stack's runtime, so the author writes it.
  *
  * cli.ts imports NEW_OPTIONS from here at start-up, so this module's static imports stay light;
  * the config, the manifest schema and the harness registry load inside the command.
