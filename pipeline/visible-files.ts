@@ -1,6 +1,13 @@
-import { type Dirent, readFileSync, type Stats } from 'node:fs';
+import {
+  type Dirent,
+  lstat as lstatCallback,
+  readdir as readdirCallback,
+  readFileSync,
+  type Stats,
+} from 'node:fs';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { promisify } from 'node:util';
 import { hashFile, hashSync } from 'hasha';
 import { type Diagnostic, errnoCode } from './errors.js';
 import { readJsonOrUndefined, writeJsonAtomic } from './fs-atomic.js';
@@ -255,6 +262,13 @@ function addFile(files: Map<string, VisibleFile>, path: string, real: string, s:
 }
 
 /**
+ * The walk's readdir and lstat: the callback API under a promise, which for thousands of small
+ * files costs about half what fs/promises does.
+ */
+const readdirByCallback = promisify(readdirCallback);
+const lstatByCallback = promisify(lstatCallback);
+
+/**
  * Walks one visible directory with readdir and lstat, every name as it is (a newline or U+2028
  * in a name is just a character), each directory's entries stat'ed concurrently. Links are
  * followed only where `check` allows; whatever cannot be taken is a refusal, never skipped.
@@ -276,7 +290,7 @@ class Walk {
   async directory(realDir: string, base: string, shown: string, loop: readonly string[]): Promise<void> {
     let names: Dirent[];
     try {
-      names = await readdir(realDir, { withFileTypes: true });
+      names = await readdirByCallback(realDir, { withFileTypes: true });
     } catch (error) {
       this.#unreadable(shown || '.', error);
       return;
@@ -298,7 +312,7 @@ class Walk {
     if (!d.isFile()) return this.#special(rel);
     let s: Stats;
     try {
-      s = await lstat(abs);
+      s = await lstatByCallback(abs);
     } catch (error) {
       return this.#unreadable(rel, error);
     }
