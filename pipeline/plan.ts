@@ -533,12 +533,11 @@ type PreimageLookup = (key: string) => Promise<Preimage | undefined>;
 /** A complete attempt is done, failed (a non-zero or timed-out result) or stale (its key changed). */
 async function completeStatus(
   name: string,
-  recorded: AttemptRecord | undefined,
+  recorded: AttemptRecord,
   key: NodeKey,
   records: AttemptRecords,
   seeds: PreimageLookup,
 ): Promise<NodeStatus> {
-  if (!recorded) return { state: 'stale', why: 'run-log.json is missing or unreadable' };
   if (recorded.key !== key.key) {
     const before = (await records.runLog(name))?.preimage;
     return { state: 'stale', why: before ? await explainChange(before, key.preimage, seeds) : 'key changed' };
