@@ -183,6 +183,8 @@ export async function scanVisibleFiles(
         }
       }
     }
+    // The walk finds them concurrently; report them in a stable order.
+    walk.refusals.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
     for (const r of walk.refusals) problem(i, `"${entry}" contains ${r.text}`, r.code);
     if (isBaseline) baselineFiles = files.size - before;
   }
