@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { copyEntries, walkTree } from '../pipeline/copy-tree.js';
-import { benchmarkFiles, CLI, type CliResult, configFile, makeRig, type Rig, TOKEN } from './helpers/rig.js';
+import { benchmarkFiles, type CliResult, configFile, makeRig, type Rig, TOKEN } from './helpers/rig.js';
 
 const ATTEMPT = 'benchmarks/b/eval-attempts/t-default-attempt-1';
 
@@ -16,31 +15,10 @@ async function cliWithPeakRss(
   args: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<CliResult & { rss: number }> {
-  const child = spawn('/usr/bin/time', ['-f', 'peak-rss-kb=%M', process.execPath, CLI, ...args], {
-    cwd: rig.dir,
-    env: {
-      ...process.env,
-      BENCH_PIPELINE_CACHE_DIR: join(rig.dir, '.cache'),
-      COUNT_FILE: rig.countFile,
-      TEST_TOKEN: TOKEN,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child.on('close', (c, s) => resolve([c, s])),
-  );
-  const kb = /peak-rss-kb=(\d+)/.exec(stderr)?.[1];
-  if (!kb) throw new Error(`no peak RSS in: ${stderr}`);
-  return { code, signal, stdout, stderr, rss: Number(kb) * 1024 };
+  const r = await rig.cli(args, env, ['/usr/bin/time', '-f', 'peak-rss-kb=%M']);
+  const kb = /peak-rss-kb=(\d+)/.exec(r.stderr)?.[1];
+  if (!kb) throw new Error(`no peak RSS in: ${r.stderr}`);
+  return { ...r, rss: Number(kb) * 1024 };
 }
 
 /** Bytes the file really occupies on disk. */

@@ -26,8 +26,13 @@ export interface Rig {
   read(path: string): Promise<string>;
   exists(path: string): boolean;
   ls(path: string): Promise<string[]>;
-  cli(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult>;
-  spawnCli(args: string[], env?: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<CliResult> };
+  /** `via`: a program the CLI runs under (`/usr/bin/time -f ...`, say), with its arguments. */
+  cli(args: string[], env?: NodeJS.ProcessEnv, via?: string[]): Promise<CliResult>;
+  spawnCli(
+    args: string[],
+    env?: NodeJS.ProcessEnv,
+    via?: string[],
+  ): { child: ChildProcess; done: Promise<CliResult> };
   invocations(): Promise<number>;
 }
 
@@ -90,8 +95,9 @@ export async function makeRig(files: Record<string, string> = {}, parent = tmpdi
     TEST_TOKEN: TOKEN,
     ...env,
   });
-  const spawnCli = (args: string[], env?: NodeJS.ProcessEnv) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+  const spawnCli = (args: string[], env?: NodeJS.ProcessEnv, via: string[] = []) => {
+    const [program, ...rest] = [...via, process.execPath, CLI, ...args] as [string, ...string[]];
+    const child = spawn(program, rest, {
       cwd: dir,
       env: baseEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -121,7 +127,7 @@ export async function makeRig(files: Record<string, string> = {}, parent = tmpdi
     read: (path) => readFile(join(dir, path), 'utf8'),
     exists: (path) => existsSync(join(dir, path)),
     ls: async (path) => (existsSync(join(dir, path)) ? (await readdir(join(dir, path))).sort() : []),
-    cli: (args, env) => spawnCli(args, env).done,
+    cli: (args, env, via) => spawnCli(args, env, via).done,
     spawnCli,
     async invocations() {
       if (!existsSync(countFile)) return 0;
