@@ -2,13 +2,9 @@ import { appendFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Collected, collect, collectedLimitations } from '../tasks/collect.js';
-import {
-  type ContainerInput,
-  type HarnessRun,
-  homeOf,
-  type RuntimeMount,
-  runHarness,
-} from '../tasks/run-harness.js';
+import { homeOf } from '../tasks/harness-process.js';
+import { type HarnessRun, runHarness } from '../tasks/run-harness.js';
+import type { ContainerInput, RuntimeMount } from '../tasks/run-in-container.js';
 import type { SeedOutput } from '../tasks/seed-workspace.js';
 import { writeRunLog } from '../tasks/write-run-log.js';
 import { attemptDirs, attemptName, highestIndex } from './attempts.js';

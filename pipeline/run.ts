@@ -5,7 +5,7 @@ import { MODEL_ENV } from '../tasks/harnesses/adapter.js';
 import { BUILT_IN_HARNESSES, harnessAdapter } from '../tasks/harnesses/registry.js';
 import { pinDigest, pinImage } from '../tasks/pin-digest.js';
 import { resolveImage } from '../tasks/resolve-image.js';
-import type { RuntimeMount } from '../tasks/run-harness.js';
+import type { RuntimeMount } from '../tasks/run-in-container.js';
 import { loadSeed, type SeedOutput, seedWorkspace } from '../tasks/seed-workspace.js';
 import { AttemptChain, isolationDeviations, type RunContext } from './attempt-chain.js';
 import { parseSize, type ResolvedConfig } from './config.js';
