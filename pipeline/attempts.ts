@@ -71,3 +71,12 @@ export const MAX_MODEL_ID_BYTES = 200;
 export function readRunLog(attemptsDir: string, name: string): Promise<RunLog | undefined> {
   return readJsonOrUndefined<RunLog>(join(attemptsDir, name, 'run-log.json'));
 }
+
+/** What an attempt is run with: two lines with the same model-id must agree on all of it. */
+export function lineIdentity(
+  harness: string,
+  model: string | undefined,
+  variant: string | undefined,
+): string {
+  return `harness ${harness}, model ${model ?? 'vendor default'}${variant ? `, variant ${variant}` : ''}`;
+}
