@@ -11,6 +11,7 @@ import { selectBenchmarks } from './benchmarks.js';
 import type { ResolvedConfig, VariantConfig } from './config.js';
 import { UsageError } from './errors.js';
 import type { AttemptRef } from './events.js';
+import { hashInventory } from './inventory-hash.js';
 import { diffPreimages, type NodeKey, type Preimage } from './keys.js';
 import { LOCK_FILE, readLock } from './lock.js';
 import type { Benchmark } from './manifest.js';
@@ -20,7 +21,7 @@ import type { VersionProbe } from './probe.js';
 import type { RunLog } from './run-log.js';
 import { NodeStore, type StatePaths, statePaths } from './state.js';
 import { taskKey } from './task.js';
-import { hashInventory, type Inventory } from './visible-files.js';
+import type { Inventory } from './visible-files.js';
 
 export type RerunWhat = 'failed' | 'timed-out' | 'stale';
 

@@ -6,11 +6,12 @@ import { listBenchmarks } from '../benchmarks.js';
 import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { errnoCode, UsageError } from '../errors.js';
+import { hashInventory } from '../inventory-hash.js';
 import { loadBenchmark } from '../manifest.js';
 import { type CorruptMarker, describeCorrupt, isCorrupt, reapDeadMarkers } from '../markers.js';
 import { statePaths } from '../state.js';
 import { taskKey } from '../task.js';
-import { hashInventory, scanVisibleFiles } from '../visible-files.js';
+import { scanVisibleFiles } from '../visible-files.js';
 
 interface CacheEntry {
   benchmark: string;

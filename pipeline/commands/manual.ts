@@ -10,6 +10,7 @@ import type { ParsedArgs } from '../cli.js';
 import { loadConfig, parseSize } from '../config.js';
 import { errnoCode, UsageError } from '../errors.js';
 import { readTextOrUndefined, writeJsonAtomic } from '../fs-atomic.js';
+import { hashInventory } from '../inventory-hash.js';
 import { nodeKey } from '../keys.js';
 import { loadBenchmark } from '../manifest.js';
 import { claimMarker, ownMarker, releaseMarker } from '../markers.js';
@@ -21,7 +22,6 @@ import type { RunLog } from '../run-log.js';
 import { RUN_LOG_FORMAT } from '../run-log.js';
 import { statePaths } from '../state.js';
 import { type TaskContext, taskKey } from '../task.js';
-import { hashInventory } from '../visible-files.js';
 
 /** What `prepare` leaves beside the workspace (never inside it) for `collect` to find. */
 interface Prepared {

@@ -12,6 +12,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as InventoryHash from '../../pipeline/inventory-hash.js';
 import type * as Manifest from '../../pipeline/manifest.js';
 import type * as Redact from '../../pipeline/redact.js';
 import type * as State from '../../pipeline/state.js';
@@ -191,7 +192,8 @@ async function seeding(): Promise<void> {
   const { statePaths } = await dist<typeof State>('pipeline/state.js');
   const { taskKey } = await dist<typeof Task>('pipeline/task.js');
   const { Redactor } = await dist<typeof Redact>('pipeline/redact.js');
-  const { scanVisibleFiles, hashInventory } = await dist<typeof Visible>('pipeline/visible-files.js');
+  const { scanVisibleFiles } = await dist<typeof Visible>('pipeline/visible-files.js');
+  const { hashInventory } = await dist<typeof InventoryHash>('pipeline/inventory-hash.js');
   const { seedWorkspace, materializeWorkspace } = await dist<typeof Seed>('tasks/seed-workspace.js');
   const paths = statePaths(dir);
 
