@@ -104,6 +104,10 @@ export interface AttemptLine {
 export const INVALID_ATTEMPT =
   'invalid: no valid run-log.json for this benchmark, model-id and index; a run that needs the index moves it to eval-attempts/.replaced/';
 
+/** Whether `run` has anything to do on this line: an attempt to run or replace, or new ones. */
+export const lineHasWork = (l: AttemptLine) => l.more > 0 || l.attempts.some((a) => a.action !== 'skip');
+export const hasWork = (bp: BenchmarkPlan) => bp.lines.some(lineHasWork);
+
 /** The digest of a docker-mode attempt whose image is not pinned yet: `run` pins it first. */
 export const UNPINNED = 'not pinned yet';
 

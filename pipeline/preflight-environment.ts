@@ -2,7 +2,7 @@ import { mkdir, rename, rmdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { type Diagnostic, errnoCode, formatLocation, InfraError, messageOf, UsageError } from './errors.js';
 import type { EventSink } from './events.js';
-import type { Plan } from './plan.js';
+import { lineHasWork, type Plan } from './plan.js';
 import { which } from './probe.js';
 import { type StatePaths, uniqueSuffix } from './state.js';
 import { TODO_MARKER, todoMarkers } from './validate.js';
@@ -19,7 +19,7 @@ export async function preflightEnvironment(plan: Plan, emit: EventSink): Promise
   const missingClis: string[] = [];
   const unpublishable: string[] = [];
   for (const bp of plan.benchmarks) {
-    const working = bp.lines.filter((l) => l.more > 0 || l.attempts.some((a) => a.action !== 'skip'));
+    const working = bp.lines.filter(lineHasWork);
     if (!working.length) continue;
     for (const line of working) {
       const { adapter } = line;

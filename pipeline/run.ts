@@ -1,43 +1,36 @@
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MODEL_ENV } from '../tasks/harnesses/adapter.js';
-import { BUILT_IN_HARNESSES, harnessAdapter } from '../tasks/harnesses/registry.js';
-import { pinDigest, pinImage } from '../tasks/pin-digest.js';
+import { pinDigest } from '../tasks/pin-digest.js';
 import { resolveImage } from '../tasks/resolve-image.js';
-import type { RuntimeMount } from '../tasks/run-in-container.js';
 import { loadSeed, type SeedOutput, seedWorkspace } from '../tasks/seed-workspace.js';
 import { AttemptChain, isolationDeviations, type RunContext } from './attempt-chain.js';
 import { parseSize, type ResolvedConfig } from './config.js';
-import {
-  connectEngine,
-  type Engine,
-  engineAddress,
-  extractRuntime,
-  LABELS,
-  ownerLabel,
-  reapDeadContainers,
-} from './docker.js';
-import { InfraError, messageOf } from './errors.js';
+import { connectEngine, type Engine, engineAddress, LABELS, reapDeadContainers } from './docker.js';
+import { messageOf } from './errors.js';
 import type { AttemptResult, EventSink, PipelineEvent, RunSummary } from './events.js';
-import { writeLock } from './lock.js';
+import {
+  configRedactor,
+  harnessEnv,
+  harnessRedactors,
+  tokenVariables,
+  warnPlaceholderTokens,
+} from './harness-env.js';
 import {
   describeCorrupt,
   isCorrupt,
-  processStart,
   readMarkers,
   reapDeadMarkers,
   reapDeadTemps,
   STAGING_NAME,
 } from './markers.js';
 import { PackageWatch } from './package-watch.js';
-import { type AttemptLine, type BenchmarkPlan, buildPlan, type Plan, type Selection } from './plan.js';
+import { type BenchmarkPlan, buildPlan, hasWork, type Selection } from './plan.js';
 import { preflightEnvironment } from './preflight-environment.js';
-import { cacheDir, VersionProbe } from './probe.js';
-import { isSecretLike, Redactor } from './redact.js';
+import { VersionProbe } from './probe.js';
+import { mountRuntimes, pinBenchmarkImage } from './run-images.js';
 import { Scheduler, type SchedulerNode } from './scheduler.js';
 import { NodeStore } from './state.js';
-import { taskKey } from './task.js';
 
 export interface RunOptions {
   selection: Selection;
@@ -59,50 +52,6 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
-/** Every variable that holds a harness token under this config: none of them leaks into another harness. */
-export function tokenVariables(config: ResolvedConfig): string[] {
-  const names = new Set<string>();
-  for (const h of [...BUILT_IN_HARNESSES, ...Object.keys(config.harnesses)]) {
-    const tokenEnv = harnessAdapter(h, config.harnesses)?.tokenEnv;
-    if (tokenEnv) names.add(tokenEnv);
-  }
-  return [...names];
-}
-
-/**
- * What one attempt writes is masked with its own harness's token only (one redactor per token
- * variable): another harness's key, never in this harness's environment, cannot be in its work.
- */
-function harnessRedactors(): (line: AttemptLine) => Redactor {
-  const byVariable = new Map<string, Redactor>();
-  return ({ adapter: { tokenEnv } }) => {
-    const name = tokenEnv ?? '';
-    const redactor = byVariable.get(name) ?? new Redactor([tokenEnv && process.env[tokenEnv]]);
-    byVariable.set(name, redactor);
-    return redactor;
-  };
-}
-
-/**
- * A harness token set to a placeholder (`test`, `none`) is not masked (see isSecretLike): the run
- * says so, naming the variable but never its value.
- */
-function warnPlaceholderTokens(plan: Plan, emit: EventSink): void {
-  const told = new Set<string>();
-  for (const bp of plan.benchmarks) {
-    for (const line of bp.lines) {
-      const name = line.adapter.tokenEnv;
-      const value = name && process.env[name];
-      if (!name || !value || isSecretLike(value) || told.has(name) || !lineHasWork(line)) continue;
-      told.add(name);
-      emit({
-        type: 'warning',
-        message: `${name} (${line.adapter.name}'s token) is not a real secret (under 16 characters, or a plain word), so it is not masked in what the run writes`,
-      });
-    }
-  }
-}
-
 /**
  * `run`: makes the selected attempts complete, running only what is missing (or asked to be
  * replaced), and reports through events. Returns the summary; the CLI turns it into an exit code.
@@ -117,7 +66,7 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
   });
   const tokenNames = tokenVariables(config);
   // What the run prints and its shared state: every real token of the config.
-  const redactor = new Redactor(tokenNames.map((n) => process.env[n]));
+  const redactor = configRedactor(config);
   await preflightEnvironment(plan, options.emit);
   await probe.save();
   warnPlaceholderTokens(plan, options.emit);
@@ -342,117 +291,6 @@ function benchmarkNodes(bp: BenchmarkPlan, rc: RunContext): { nodes: SchedulerNo
   // With nothing to run, the shared nodes still run (cheaply) so the state is complete.
   if (nodes.length === 0) nodes.push(...(bp.mode === 'lite' ? [pinNode] : []), seedNode);
   return { nodes, count };
-}
-
-/**
- * The harness environment. Lite: the host's, minus every known token variable (a harness sees
- * only its own). Docker: nothing of the host's but base-URL overrides. Then the harness's configured env, the variant's
- * env and its own token.
- */
-function harnessEnv(line: AttemptLine, tokenNames: string[], mode: 'lite' | 'docker'): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = mode === 'lite' ? { ...process.env } : {};
-  // Docker: of the host's environment only the harness's base-URL overrides (gateways, proxies).
-  if (mode === 'docker')
-    for (const name of line.adapter.passEnv) if (process.env[name]) env[name] = process.env[name];
-  for (const n of tokenNames) delete env[n];
-  delete env[MODEL_ENV];
-  Object.assign(env, line.adapter.env({ model: line.model, prompt: '', args: [] }), line.variant?.config.env);
-  const token = line.adapter.tokenEnv;
-  if (token && process.env[token]) env[token] = process.env[token];
-  return env;
-}
-
-const lineHasWork = (l: AttemptLine) => l.more > 0 || l.attempts.some((a) => a.action !== 'skip');
-const hasWork = (bp: BenchmarkPlan) => bp.lines.some(lineHasWork);
-
-/**
- * docker: makes the benchmark's image available (resolve-image) and pins it (pin-digest, which
- * writes runner.lock.yaml), recording both nodes. Benchmarks that share an image resolve it once.
- * Returns the digest every attempt of this run will use.
- */
-async function pinBenchmarkImage(
-  bp: BenchmarkPlan,
-  engine: Engine,
-  images: Map<string, Promise<string>>,
-  options: RunOptions,
-  redactor: Redactor,
-): Promise<string> {
-  const ref = bp.bench.manifest.image!;
-  const locked = options.updateImage || options.build ? undefined : bp.locked;
-  const store = new NodeStore(bp.paths, redactor);
-  const ctx = { signal: options.signal, key: bp.resolve.key, emit: options.emit, redactor };
-  const once = `${ref} ${locked ?? ''} ${bp.context?.hash ?? ''}`;
-  if (!images.has(once)) {
-    const input = { ref, mode: 'docker' as const, context: bp.context };
-    const resolving = resolveImage
-      .run({ ...input, engine, locked, build: options.build, update: options.updateImage }, ctx)
-      .then(async (out) => {
-        await store.set('resolve-image', bp.resolve.key, out);
-        const digest = locked ?? (await pinImage({ ref, image: out.image!, engine }));
-        options.emit({ type: 'progress', message: `${bp.bench.slug}: ${ref} is ${digest} (${out.source})` });
-        return digest;
-      });
-    images.set(once, resolving);
-  }
-  const digest = await images.get(once)!;
-  if (digest !== locked)
-    await writeLock(bp.bench.dir, {
-      ref,
-      digest,
-      context: bp.context?.hash,
-      resolved_at: new Date().toISOString(),
-    });
-  const pinKey = taskKey(pinDigest, { resolveKey: bp.resolve.key.key, ref, digest });
-  await store.set('pin-digest', pinKey, { ref, digest });
-  return digest;
-}
-
-/**
- * docker: the harnesses configured with a runtime image, each resolved like a benchmark image,
- * pinned to its digest and extracted once per digest into the cache, to be mounted read-only.
- */
-async function mountRuntimes(
-  plan: Plan,
-  engine: Engine,
-  options: RunOptions,
-  redactor: Redactor,
-): Promise<Map<string, RuntimeMount>> {
-  const mounts = new Map<string, RuntimeMount>();
-  const start = await processStart(process.pid);
-  for (const bp of plan.benchmarks.filter((b) => b.mode === 'docker' && hasWork(b))) {
-    for (const { adapter } of bp.lines) {
-      const runtime = adapter.config.runtime;
-      if (!runtime || mounts.has(adapter.name)) continue;
-      if (engine.remote) {
-        const message = `${adapter.name}: a runtime image is mounted from this machine, so it needs a local engine, not ${engine.address}`;
-        throw new InfraError(message, { reason: 'docker', message });
-      }
-      const ctx = { signal: options.signal, key: bp.resolve.key, emit: options.emit, redactor };
-      const resolved = await resolveImage.run(
-        {
-          ref: runtime.image,
-          mode: 'docker',
-          context: undefined,
-          engine,
-          locked: undefined,
-          build: false,
-          update: options.updateImage,
-        },
-        ctx,
-      );
-      const image = await pinImage({ ref: runtime.image, image: resolved.image!, engine });
-      const labels = { [LABELS.tool]: 'runtime', [LABELS.owner]: ownerLabel(process.pid, start) };
-      const dir = await extractRuntime(engine, image, runtime.path, join(cacheDir(), 'runtimes'), labels);
-      options.emit({ type: 'progress', message: `${adapter.name}: runtime ${runtime.path} from ${image}` });
-      mounts.set(adapter.name, {
-        image,
-        dir,
-        path: runtime.path,
-        entrypoint: runtime.entrypoint ?? `${runtime.path.replace(/\/+$/, '')}/bin/run-attempt`,
-      });
-    }
-  }
-  return mounts;
 }
 
 function tally(summary: RunSummary, event: PipelineEvent): void {

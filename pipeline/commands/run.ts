@@ -2,12 +2,13 @@ import type { ParsedArgs } from '../cli.js';
 import { loadConfig, type ResolvedConfig } from '../config.js';
 import { parseTimeout } from '../duration.js';
 import { UsageError } from '../errors.js';
-import { Redactor } from '../redact.js';
+import { configRedactor } from '../harness-env.js';
+import type { Redactor } from '../redact.js';
 import { ndjsonReporter } from '../reporters/ndjson.js';
 import { plainReporter } from '../reporters/plain.js';
 import type { Reporter } from '../reporters/reporter.js';
 import { ttyReporter } from '../reporters/tty.js';
-import { exitCodeOf, type RunOptions, runPipeline, tokenVariables } from '../run.js';
+import { exitCodeOf, type RunOptions, runPipeline } from '../run.js';
 import { positiveInt, selectionFrom } from './selection.js';
 
 const stdout = { write: (text: string) => void process.stdout.write(text) };
@@ -53,7 +54,7 @@ export async function runReported(
 ): Promise<number> {
   // The reporter prints lines of every attempt: every real token of the config (placeholders
   // are no mask patterns; see isSecretLike). What an attempt writes uses its harness's token only.
-  const redactor = new Redactor(tokenVariables(config).map((n) => process.env[n]));
+  const redactor = configRedactor(config);
   const reporter = pickReporter(json, redactor);
   // First signal: stop harnesses and leave state consistent. Second: leave now (the next run cleans up).
   const controller = new AbortController();
