@@ -196,9 +196,10 @@ export async function readMarkers(paths: StatePaths): Promise<RunningMarker[]> {
 
 /**
  * Removes what a dead owner left of one attempt: its harness process group (if still running)
- * and every other process it started, its staging directory, and the marker. The marker is first renamed away, so of two invocations
- * cleaning at once only one proceeds; if what was renamed turns out to belong to a live owner
- * (it was replaced between the check and the rename), it is put back.
+ * and every other process it started, its staging directory, and the marker. The marker is first
+ * renamed away, so of two invocations cleaning at once only one proceeds; if what was renamed
+ * turns out to belong to a live owner (it was replaced between the check and the rename), it is
+ * put back.
  */
 export async function reapMarker(paths: StatePaths, dead: RunningMarker | CorruptMarker): Promise<boolean> {
   const target = markerPath(paths, dead.attempt);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * Every process an attempt starts carries this variable, with a value of that attempt's own:
@@ -18,34 +18,44 @@ export interface TaggedProcess {
 }
 
 /**
- * This user's live processes whose environment carries `tag` (Linux: /proc/<pid>/environ, which
- * a zombie no longer has). Elsewhere, or where /proc cannot be read, none are found.
+ * The live processes whose environment carries `tag` (Linux: /proc/<pid>/environ, which a zombie
+ * no longer has, and which another user's process does not let us read). Elsewhere, or where
+ * /proc cannot be read, none are found. The tag is unguessable, so whatever carries it descends
+ * from the attempt. Read synchronously: procfs answers from memory, and a scan of a few hundred
+ * processes through the thread pool cost tens of milliseconds per attempt, this a few.
  */
-export async function taggedProcesses(tag: string): Promise<TaggedProcess[]> {
+export function taggedProcesses(tag: string): TaggedProcess[] {
   const needle = Buffer.from(`\0${ATTEMPT_ENV}=${tag}\0`);
-  const uid = process.getuid?.();
   const found: TaggedProcess[] = [];
-  for (const name of await readdir('/proc').catch(() => [] as string[])) {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const name of names) {
     const pid = Number(name);
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
-    const dir = `/proc/${name}`;
-    // Gone meanwhile, or another user's: either way not ours to find.
-    const owner = await stat(dir).then(
-      (s) => s.uid,
-      () => undefined,
-    );
-    if (owner === undefined || (uid !== undefined && owner !== uid)) continue;
-    const environ = await readFile(`${dir}/environ`).catch(() => undefined);
+    let environ: Buffer;
+    try {
+      environ = readFileSync(`/proc/${name}/environ`);
+    } catch {
+      continue; // Gone meanwhile, or not ours to read.
+    }
     // Each variable ends in NUL; one in front makes the first one match like the others.
-    if (!environ || !Buffer.concat([Buffer.from([0]), environ]).includes(needle)) continue;
-    const comm = await readFile(`${dir}/comm`, 'utf8').then(
-      (c) => c.trim(),
-      () => '?',
-    );
+    if (!Buffer.concat([NUL, environ]).includes(needle)) continue;
+    let comm = '?';
+    try {
+      comm = readFileSync(`/proc/${name}/comm`, 'utf8').trim();
+    } catch {
+      // Gone meanwhile: still named by its pid.
+    }
     found.push({ pid, comm });
   }
   return found;
 }
+
+const NUL = Buffer.from([0]);
 
 /** Scans again this often while killed processes are on their way out. */
 const KILL_POLL_MS = 20;
@@ -59,7 +69,7 @@ const KILL_WAIT_MS = 2_000;
 export async function killTagged(tag: string): Promise<TaggedProcess[]> {
   const killed = new Map<number, TaggedProcess>();
   for (const end = Date.now() + KILL_WAIT_MS; Date.now() < end; ) {
-    const found = await taggedProcesses(tag);
+    const found = taggedProcesses(tag);
     if (!found.length) break;
     for (const p of found) {
       try {
