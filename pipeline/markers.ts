@@ -157,17 +157,19 @@ export async function claimMarker(
       await rm(temp, { force: true });
     }
   });
-  if (!taken) {
-    await fsyncPath(paths.running);
-    return true;
-  }
+  // The name itself is not made durable: a marker lost with a power loss is an owner gone with it.
+  if (!taken) return true;
   return readMarker(target);
 }
 
-/** Rewrites our own marker (to add the child pid, say), durably like claimMarker. */
+/**
+ * Rewrites our own marker (to add the child pid, say), atomically. Not fsynced, which costs
+ * milliseconds per attempt: after a power loss the harness and its container are gone too, and
+ * the worst a lost write leaves is a marker that reads as corrupt, which counts as dead.
+ */
 export async function updateMarker(paths: StatePaths, marker: RunningMarker): Promise<void> {
   const path = markerPath(paths, marker.attempt);
-  await atPath(path, () => writeJsonAtomic(path, marker));
+  await atPath(path, () => writeJsonAtomic(path, marker, { durable: false }));
 }
 
 export async function releaseMarker(paths: StatePaths, attempt: string): Promise<void> {
