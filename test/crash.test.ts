@@ -48,10 +48,18 @@ describe('crash safety', () => {
       ['run', '--harness', 't', '--attempts', '6', '--concurrency', '2'],
       env,
     );
-    // Kill it once one attempt is published and two more are running.
+    // Kill it once one attempt is published and the harness of another is running: its marker
+    // (not merely a marker being written, nor one about to be released) is what the rerun reaps.
+    const running = async () => {
+      for (const name of await rig.ls('benchmarks/b/.pipeline/running')) {
+        if (!name.endsWith('.json')) continue;
+        const marker = JSON.parse(await rig.read(`benchmarks/b/.pipeline/running/${name}`).catch(() => '{}'));
+        if (marker.childPid && (await isRunning(marker.childPid))) return true;
+      }
+      return false;
+    };
     await waitFor(
-      async () =>
-        (await attemptDirs(rig)).length >= 1 && (await rig.ls('benchmarks/b/.pipeline/running')).length >= 1,
+      async () => (await attemptDirs(rig)).length >= 1 && (await running()),
       30_000,
       'a published attempt and a running one',
     );
