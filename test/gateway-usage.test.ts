@@ -1,5 +1,6 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { costOf, PRICES, priceOf } from '../pipeline/gateway/prices.js';
 import { SseDataReader } from '../pipeline/gateway/sse.js';
 import {
   MAX_KEPT_BYTES,
@@ -410,5 +411,101 @@ describe('garbage', () => {
     m.write(Buffer.from('data: {"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\n'));
     expect(await m.end()).toEqual(first);
     expect(first?.outputTokens).toBe(80);
+  });
+});
+
+describe('prices', () => {
+  const sonnet = PRICES['claude-sonnet-4-5']!;
+
+  it('are found exactly, past openrouter/, past a snapshot date, and by the model after the vendor', () => {
+    expect(sonnet).toMatchObject({ input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 });
+    expect(priceOf('claude-sonnet-4-5')).toBe(sonnet);
+    expect(priceOf('claude-sonnet-4-5-20250929')).toBe(sonnet);
+    expect(priceOf('gpt-4.1-2025-04-14')).toBe(PRICES['gpt-4.1']);
+    expect(priceOf('openrouter/z-ai/glm-4.6')).toBe(PRICES['z-ai/glm-4.6']);
+    expect(priceOf('openrouter/anthropic/claude-sonnet-4.5')).toBe(sonnet);
+    expect(priceOf('anthropic/claude-3.7-sonnet')).toBe(PRICES['claude-3-7-sonnet']);
+    expect(priceOf('openai/gpt-5')).toBe(PRICES['gpt-5']);
+    expect(priceOf('openrouter/openai/gpt-5.1-codex')).toBe(PRICES['gpt-5.1-codex']);
+    expect(priceOf('openai/o4-mini-2025-04-16')).toBe(PRICES['o4-mini']);
+  });
+
+  it('keep a snapshot priced apart, and know no model they were not given', () => {
+    expect(priceOf('gpt-4o-2024-05-13')).toMatchObject({ input: 5, output: 15 });
+    expect(priceOf('gpt-4o-2024-08-06')).toBe(PRICES['gpt-4o']);
+    expect(priceOf('claude-sonnet-9')).toBeUndefined();
+    expect(priceOf('meta-llama/llama-4-maverick')).toBeUndefined();
+    expect(priceOf('constructor')).toBeUndefined();
+    expect(priceOf('openai/toString')).toBeUndefined();
+  });
+
+  it('overrides come first at each step, with the config as their source unless they name one', () => {
+    const overrides = {
+      'claude-sonnet-4-5': { input: 1, output: 2 },
+      'claude-sonnet-4-5-20250929': { input: 7, output: 8, source: 'our contract 2025-10' },
+      'glm-4.6': { input: 0.1, output: 0.2 },
+      'my-model': { input: 0.5, output: 1, cacheRead: 0.05 },
+    };
+    expect(priceOf('claude-sonnet-4-5', overrides)).toEqual({ input: 1, output: 2, source: 'config prices' });
+    expect(priceOf('claude-sonnet-4-5-20250929', overrides)).toEqual({
+      input: 7,
+      output: 8,
+      source: 'our contract 2025-10',
+    });
+    expect(priceOf('anthropic/claude-sonnet-4.5', overrides)?.source).toBe('config prices');
+    expect(priceOf('openrouter/my-model', overrides)?.cacheRead).toBe(0.05);
+    // The shipped id matches exactly before the override of the bare model name is tried.
+    expect(priceOf('openrouter/z-ai/glm-4.6', overrides)).toBe(PRICES['z-ai/glm-4.6']);
+    expect(priceOf('other/glm-4.6', overrides)?.input).toBe(0.1);
+  });
+
+  it('every shipped price says where it is from', () => {
+    for (const [model, price] of Object.entries(PRICES)) {
+      expect(price.source, model).toMatch(/^\S+ .*\d{4}-\d{2}$/);
+      expect(price.output, model).toBeGreaterThan(price.input);
+    }
+  });
+});
+
+describe('cost', () => {
+  const usage: Usage = {
+    inputTokens: 1000,
+    outputTokens: 500,
+    cacheReadTokens: 20000,
+    cacheWriteTokens: 2000,
+  };
+
+  it('is tokens at the price, cache reads and writes at theirs', () => {
+    // 1000 x 3 + 500 x 15 + 20000 x 0.3 + 2000 x 3.75 = 24000 USD per million.
+    expect(costOf(usage, PRICES['claude-sonnet-4-5'])).toEqual({
+      usd: 0.024,
+      source: 'anthropic.com/pricing 2025-11',
+    });
+  });
+
+  it('charges cache tokens at the input price when the price has none for them', () => {
+    const m = 1_000_000;
+    const all = { inputTokens: m, outputTokens: m, cacheReadTokens: m, cacheWriteTokens: m };
+    expect(costOf(all, { input: 2, output: 8, source: 's' })).toEqual({ usd: 14, source: 's' });
+    expect(costOf(all, { input: 2, output: 8, cacheRead: 0.5, cacheWrite: 2.5, source: 's' })?.usd).toBe(13);
+  });
+
+  it('reported by the upstream wins over the price, and without either there is none', () => {
+    const reported = { ...usage, reportedCostUsd: 0.0034836 };
+    expect(costOf(reported, PRICES['claude-sonnet-4-5'])).toEqual({
+      usd: 0.0034836,
+      source: 'reported by the upstream',
+    });
+    expect(costOf(reported, undefined)?.usd).toBe(0.0034836);
+    expect(costOf(usage, undefined)).toBeUndefined();
+  });
+
+  it('of a metered codex stream, priced by the model it names', async () => {
+    const metered = (await meter('openai-responses', { contentType: SSE }, [Buffer.from(RESPONSES_STREAM)]))!;
+    // 1056 x 1.25 + 412 x 10 + 8064 x 0.125 = 6448 USD per million.
+    expect(costOf(metered, priceOf(metered.model!))).toEqual({
+      usd: 0.006448,
+      source: 'openai.com/api/pricing 2025-11',
+    });
   });
 });
