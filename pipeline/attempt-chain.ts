@@ -3,14 +3,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Collected, collect, collectedLimitations } from '../tasks/collect.js';
 import { homeOf } from '../tasks/harness-process.js';
-import { type HarnessRun, runHarness } from '../tasks/run-harness.js';
+import { type HarnessRun, type RunHarnessInput, runHarness } from '../tasks/run-harness.js';
 import type { ContainerInput, RuntimeMount } from '../tasks/run-in-container.js';
 import type { SeedOutput } from '../tasks/seed-workspace.js';
 import { writeRunLog } from '../tasks/write-run-log.js';
 import { attemptDirs, attemptName, highestIndex } from './attempts.js';
-import { atPath, messageOf } from './errors.js';
-import type { AttemptRef, EventSink, Failure } from './events.js';
+import { atPath, InfraError, messageOf } from './errors.js';
+import {
+  type AttemptRef,
+  describeFailure,
+  type EventSink,
+  type Failure,
+  type ModelApiFault,
+} from './events.js';
 import { exists } from './fs-atomic.js';
+import { backoffMs } from './gateway/faults.js';
+import { basePathOf, type Gateway, type GatewayUsage, type Lease } from './gateway/server.js';
+import { type GatewayAccess, viaGateway } from './harness-env.js';
 import type { NodeKey } from './keys.js';
 import {
   type CorruptMarker,
@@ -57,7 +66,11 @@ export interface RunContext {
   maxFileSize: number;
   emit: EventSink;
   /** The environment the harness of `line` runs with (docker: the container's, nothing of the host's). */
-  envFor(line: AttemptLine, mode: 'lite' | 'docker'): NodeJS.ProcessEnv;
+  envFor(line: AttemptLine, mode: 'lite' | 'docker', access: GatewayAccess | undefined): NodeJS.ProcessEnv;
+  /** The run's model gateway; undefined when no harness of the run goes through it. */
+  gateway: Gateway | undefined;
+  /** Times an attempt stopped by a model-API fault is queued again (`--retries`). */
+  retries: number;
   /** docker mode: the engine, the pinned image and the limits of a benchmark's containers. */
   containerFor(bp: BenchmarkPlan): ContainerInput | undefined;
   /** docker mode: the engine's version, for run-log. */
@@ -77,7 +90,22 @@ export const isolationDeviations = (mode: 'lite' | 'docker'): string[] =>
 /** How often a wait on another invocation's attempt looks again. */
 const WAIT_POLL_MS = 200;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+
+/** An attempt stopped by the model API: an infrastructure error, never a result. */
+const modelApiError = (fault: ModelApiFault) => {
+  const failure: Failure = { reason: 'model-api', ...fault };
+  return new InfraError(describeFailure(failure), failure);
+};
 
 /**
  * One attempt as three scheduler nodes: run-harness (after claiming the attempt number with a
@@ -92,6 +120,8 @@ export class AttemptChain {
   #staging: string | undefined;
   #run: HarnessRun | undefined;
   #collected: Collected | undefined;
+  /** What the gateway measured; undefined when the harness talks to its API directly. */
+  #usage: GatewayUsage | undefined;
   /** lite: what the harness changed outside its workspace (see PackageWatch); undefined: not watched. */
   #breaches: string[] | undefined;
   /** Set when there turned out to be nothing to do (another invocation completed it). */
@@ -248,37 +278,131 @@ export class AttemptChain {
       wrapperPrompt: this.line.wrapperPrompt,
     };
     await this.#journal({ event: 'start', attempt: ref.name, runId: this.rc.runId, key: this.#key.key });
+    for (let retry = 0; ; retry++) {
+      try {
+        await this.#tryHarness(signal, seed, ref, input);
+        return false;
+      } catch (error) {
+        const failure = error instanceof InfraError ? error.failure : undefined;
+        if (failure?.reason !== 'model-api' || retry >= this.rc.retries || !this.#retryable(failure))
+          throw error;
+        if (signal.aborted) throw error;
+        // Not a result: what the try left is removed, and the attempt is queued again.
+        const waitMs = Math.max(2_000, backoffMs(retry + 2, undefined));
+        await this.#journal({
+          event: 'error',
+          attempt: ref.name,
+          runId: this.rc.runId,
+          failure,
+          retry: retry + 1,
+        });
+        this.rc.emit({
+          type: 'attempt-retry',
+          attempt: ref,
+          failure,
+          retry: retry + 1,
+          of: this.rc.retries,
+          waitMs,
+        });
+        await rm(this.#staging!, { recursive: true, force: true });
+        await sleep(waitMs, signal);
+      }
+    }
+  }
+
+  /** A refused key is worth another try only on another key; a spent budget never. */
+  #retryable(failure: ModelApiFault): boolean {
+    if (failure.kind === 'budget') return false;
+    return failure.kind !== 'refused' || (this.rc.gateway?.usable(this.line.adapter.keyEnvs) ?? false);
+  }
+
+  /** One try of the harness, through the gateway when the harness goes through it. */
+  async #tryHarness(
+    signal: AbortSignal,
+    seed: SeedOutput,
+    ref: AttemptRef,
+    input: RunHarnessInput,
+  ): Promise<void> {
+    const { line, bp } = this;
+    const lease = await this.#lease(signal);
     const workspaceRoot = join(tmpdir(), 'bench-pipeline', this.rc.runId);
     // lite: the harness could write anywhere; what it changed of the package is recorded.
-    const watch = this.bp.mode === 'lite' ? this.rc.packageWatch(this.bp) : undefined;
+    const watch = bp.mode === 'lite' ? this.rc.packageWatch(bp) : undefined;
     const watched = await watch?.begin(ref.name);
+    let run: HarnessRun | undefined;
     try {
-      this.#run = await runHarness.run(
+      const gateway = this.rc.gateway;
+      const basePath = lease && basePathOf(lease.route.family);
+      const baseUrl = lease && gateway && bp.mode === 'lite' ? `${gateway.url}${basePath}` : undefined;
+      const access = lease && { capability: lease.capability, baseUrl };
+      run = await runHarness.run(
         {
           ...input,
+          adapter: baseUrl ? viaGateway(line.adapter, baseUrl) : line.adapter,
           seed,
           workspaceRoot,
           staging: this.#staging!,
           attemptTag: this.#marker!.attemptTag!,
           timeoutMs: this.rc.timeoutMs,
-          env: this.rc.envFor(this.line, this.bp.mode),
-          container: this.rc.containerFor(this.bp),
+          env: this.rc.envFor(line, bp.mode, access),
+          container: this.rc.containerFor(bp),
+          stop: lease?.stopped,
           onSpawn: async (running, workspace) => {
             this.#marker =
               'pid' in running
                 ? { ...this.#marker!, childPid: running.pid, childStart: running.start, workspace }
                 : { ...this.#marker!, containerId: running.containerId, workspace };
-            await updateMarker(this.bp.paths, this.#marker);
+            await updateMarker(bp.paths, this.#marker);
             this.rc.emit({ type: 'attempt-start', attempt: ref, workspace, at: Date.now() });
           },
         },
-        this.#ctx(signal, this.#key),
+        this.#ctx(signal, this.#key!),
       );
+    } catch (error) {
+      // Stopped for a fault of the API: that, not how the harness ended, is what happened.
+      if (!lease?.fault) throw error;
     } finally {
-      if (!this.#run) watch?.close(ref.name);
+      lease?.release();
+      if (!run || lease?.fault) watch?.close(ref.name);
     }
+    if (lease?.fault) {
+      if (run)
+        for (const dir of [run.workspace, homeOf(run.workspace)])
+          await rm(dir, { recursive: true, force: true });
+      throw modelApiError(lease.fault);
+    }
+    this.#run = run;
+    this.#usage = lease?.usage();
     if (watch && watched) this.#breaches = await watch.end(ref.name, watched);
-    return false;
+  }
+
+  /** The attempt's capability on one of its harness's keys, or none when it talks to its API directly. */
+  async #lease(signal: AbortSignal): Promise<Lease | undefined> {
+    const route = this.line.adapter.gateway;
+    const gateway = this.rc.gateway;
+    if (!route || !gateway) return undefined;
+    const { adapter } = this.line;
+    if (gateway.budgetSpent())
+      throw modelApiError({
+        kind: 'budget',
+        harness: adapter.name,
+        keyEnv: adapter.keyEnvs[0] ?? '',
+        status: null,
+        errorType: null,
+        upstream: route.upstream,
+        requests: 0,
+      });
+    const got = await gateway.lease(
+      {
+        harness: adapter.name,
+        keyEnvs: adapter.keyEnvs,
+        keyConcurrency: adapter.config.keyConcurrency ?? Number.POSITIVE_INFINITY,
+        route,
+      },
+      signal,
+    );
+    if ('refused' in got) throw modelApiError({ ...got.refused, requests: 0 });
+    return got;
   }
 
   async #collect(signal: AbortSignal): Promise<boolean> {
@@ -340,6 +464,7 @@ export class AttemptChain {
         dir: published.dir,
         workspace: this.rc.clean ? undefined : run.workspace,
         isolationBreaches: this.#breaches ?? [],
+        costUsd: this.#usage?.costUsd ?? null,
       },
     });
     return false;
@@ -390,6 +515,14 @@ export class AttemptChain {
       ...(this.#breaches && { isolationBreaches: this.#breaches }),
       logLimitations: limitations,
       summary: run.summary,
+      gateway: this.#usage
+        ? { used: true, ...this.#usage }
+        : {
+            used: false,
+            why: line.adapter.builtIn
+              ? 'gateway: false in the config: the CLI talked to its API directly, with the key in its environment'
+              : 'a custom harness without `gateway`: it talked to its API directly, with the key in its environment',
+          },
       key: this.#key!.key,
       preimage: this.#key!.preimage,
     };

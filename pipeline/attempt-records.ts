@@ -26,6 +26,8 @@ export interface AttemptRecord {
   model: string | undefined;
   variant: string | undefined;
   summary: TranscriptSummary | null;
+  /** What the gateway measured (run-log `gateway`); null when absent. */
+  gateway: RunLog['gateway'] | null;
 }
 
 /** The identity of a run-log.json when its record was taken; any change means "read it again". */
@@ -49,6 +51,7 @@ const runLogFields = z.object({
   model: z.object({ id: z.string(), value: z.string(), source: z.string() }),
   variant: z.string().nullish(),
   summary: z.unknown(),
+  gateway: z.unknown().optional(),
 });
 
 /** The record of what was read as a run-log, or undefined when it is not one. */
@@ -72,6 +75,7 @@ function toRecord(l: z.output<typeof runLogFields>): AttemptRecord {
     model: l.model.source === 'vendor-default' ? undefined : l.model.value,
     variant: l.variant ?? undefined,
     summary: (l.summary as TranscriptSummary | null | undefined) ?? null,
+    gateway: (l.gateway as RunLog['gateway'] | undefined) ?? null,
   };
 }
 

@@ -27,6 +27,8 @@ export const COMMANDS = {
       clean: { type: 'boolean' },
       'update-image': { type: 'boolean' },
       build: { type: 'boolean' },
+      retries: { type: 'string' },
+      'max-cost': { type: 'string' },
     },
   },
   rerun: {
@@ -34,6 +36,7 @@ export const COMMANDS = {
     options: {
       'allow-changed-inputs': { type: 'boolean' },
       clean: { type: 'boolean' },
+      retries: { type: 'string' },
       config: { type: 'string' },
       json: { type: 'boolean' },
     },

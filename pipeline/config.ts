@@ -21,8 +21,23 @@ const timeout = z.union([z.number(), z.string()]).superRefine((value, ctx) => {
 export const harnessConfigSchema = z.strictObject({
   /** argv of a custom harness; in lite mode the wrapper prompt is appended as the last argument. */
   command: z.array(z.string().min(1)).min(1).optional(),
-  /** The host variable holding the harness's token; it reaches only the harness environment. */
-  tokenEnv: envName.optional(),
+  /**
+   * The host variable holding the harness's key, or several (accounts): attempts are spread over
+   * them, a rate-limited one cools down while the others go on, a refused one drops out. Through
+   * the gateway the key stays with bench-pipeline; with `gateway: false` it reaches only the
+   * harness environment.
+   */
+  tokenEnv: z.union([envName, z.array(envName).min(1)]).optional(),
+  /** At most this many attempts at once on one key (default: no limit but `concurrency`). */
+  keyConcurrency: z.number().int().min(1).optional(),
+  /**
+   * How the harness reaches its model. Built-in harnesses go through the run's gateway (the key
+   * never enters the sandbox; API faults are never results); `false` lets the CLI talk to its API
+   * directly with the real key in its environment. A custom harness opts in by naming the API it
+   * speaks: it then gets ANTHROPIC_BASE_URL or OPENAI_BASE_URL pointing at the gateway, and a
+   * capability in its token variable.
+   */
+  gateway: z.union([z.literal(false), z.enum(['anthropic', 'openai'])]).optional(),
   /** Extra environment for the harness process. */
   env: envMap.optional(),
   /** Prints the harness version; its first line goes into the attempt key and run-log. */
@@ -99,6 +114,22 @@ export const dockerSchema = z.strictObject({
   memory: size.optional(),
 });
 
+/** USD per million tokens; overrides or adds to the shipped price table (pipeline/gateway/prices.ts). */
+const priceSchema = z.strictObject({
+  input: z.number().nonnegative(),
+  output: z.number().nonnegative(),
+  cacheRead: z.number().nonnegative().optional(),
+  cacheWrite: z.number().nonnegative().optional(),
+  /** Where the figure comes from, for run-logs. */
+  source: z.string().min(1).optional(),
+});
+
+/** The model gateway of a run. */
+export const gatewaySchema = z.strictObject({
+  /** How long one request's transient faults (429, 5xx, refused connections) are retried before the attempt stops. */
+  retryWindow: timeout.default('5m'),
+});
+
 export const configSchema = z.strictObject({
   /** Where benchmark packages live, relative to the config file. */
   benchmarksDir: z.string().min(1).default('benchmarks'),
@@ -111,6 +142,12 @@ export const configSchema = z.strictObject({
   /** The instruction given to every harness; see DEFAULT_WRAPPER_PROMPT. */
   wrapperPrompt: z.string().min(1).optional(),
   docker: dockerSchema.default({}),
+  gateway: gatewaySchema.prefault({}),
+  /** Times an attempt stopped by a model-API fault is queued again in the same run (`--retries`). */
+  retries: z.number().int().min(0).max(20).default(2),
+  /** USD: no attempt starts once the run has spent this, and the gateway refuses calls past it (`--max-cost`). */
+  budget: z.number().positive().optional(),
+  prices: z.record(z.string().min(1), priceSchema).default({}),
   collect: collectSchema.prefault({}),
   harnesses: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/), harnessConfigSchema).default({}),
   variants: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/), variantSchema).default({}),
@@ -137,6 +174,7 @@ export interface ResolvedConfig extends Omit<z.output<typeof configSchema>, 'tim
   benchmarksDir: string;
   concurrency: number;
   timeoutMs: number;
+  retryWindowMs: number;
 }
 
 /** The milliseconds of a timeout the schema has checked. */
@@ -187,6 +225,7 @@ export function resolveConfig(raw: unknown, file: string | undefined, root: stri
     benchmarksDir: isAbsolute(c.benchmarksDir) ? c.benchmarksDir : resolve(root, c.benchmarksDir),
     concurrency: c.concurrency ?? Math.max(2, availableParallelism()),
     timeoutMs: timeoutMs(c.timeout),
+    retryWindowMs: timeoutMs(c.gateway.retryWindow),
   };
 }
 

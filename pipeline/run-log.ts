@@ -1,5 +1,6 @@
 import type { TranscriptSummary } from '../tasks/harnesses/transcript.js';
 import type { Outcome } from './events.js';
+import type { GatewayUsage } from './gateway/server.js';
 import type { Preimage } from './keys.js';
 
 /** Bump when the shape of run-log.json changes; it is part of the write-run-log key. */
@@ -52,6 +53,12 @@ export interface RunLog {
   logLimitations: string[];
   /** From the CLI's transcript (transcript.jsonl): turns, tool calls, tokens, cost, final status. */
   summary: TranscriptSummary | null;
+  /**
+   * The model traffic as the gateway measured it, the same way for every CLI (beside `summary`,
+   * the CLI's own figures); `used: false` when the harness talked to its API directly. Absent in
+   * run-logs written before the gateway.
+   */
+  gateway?: ({ used: true } & GatewayUsage) | { used: false; why: string };
   /** The attempt key and its preimage: compare with today's to see why an attempt is stale. */
   key: string;
   preimage: Preimage;
@@ -105,6 +112,7 @@ ${[
   row('output_tokens', log.summary?.outputTokens ?? null),
   row('cost_usd', log.summary?.costUsd ?? null),
   row('final_status', log.summary?.status ?? null),
+  ...gatewayRows(log.gateway),
   row('attempt_key', log.key),
 ].join('\n')}
 
@@ -130,4 +138,26 @@ ${list(log.logLimitations)}
 ${log.harness.argv.map((a) => JSON.stringify(a)).join(' ')}
 \`\`\`
 `;
+}
+
+/** The gateway's figures in run-log.md: measured on the wire, so comparable across CLIs. */
+function gatewayRows(g: RunLog['gateway']): string[] {
+  if (!g) return [];
+  if (!g.used) return [row('gateway', `not used: ${g.why}`)];
+  return [
+    row('gateway', `used: ${g.upstream} with ${g.keyEnv}`),
+    row('gateway_requests', g.requests),
+    row('gateway_retries', g.retries),
+    row('gateway_faults', g.faults),
+    row('gateway_input_tokens', g.inputTokens),
+    row('gateway_output_tokens', g.outputTokens),
+    row('gateway_cache_read_tokens', g.cacheReadTokens),
+    row('gateway_cache_write_tokens', g.cacheWriteTokens),
+    row('gateway_model_wait_ms', g.modelWaitMs),
+    row(
+      'gateway_cost_usd',
+      g.costUsd === null ? `unknown (no price for ${g.unpriced.join(', ')})` : g.costUsd.toFixed(6),
+    ),
+    row('gateway_cost_source', g.costSources.join('; ') || null),
+  ];
 }

@@ -9,6 +9,7 @@ import { parseSize, type ResolvedConfig } from './config.js';
 import { connectEngine, type Engine, engineAddress, LABELS, reapDeadContainers } from './docker.js';
 import { messageOf } from './errors.js';
 import type { AttemptResult, EventSink, PipelineEvent, RunSummary } from './events.js';
+import { Gateway } from './gateway/server.js';
 import {
   configRedactor,
   harnessEnv,
@@ -25,7 +26,7 @@ import {
   STAGING_NAME,
 } from './markers.js';
 import { PackageWatch } from './package-watch.js';
-import { type BenchmarkPlan, buildPlan, hasWork, type Selection } from './plan.js';
+import { type BenchmarkPlan, buildPlan, hasWork, lineHasWork, type Selection } from './plan.js';
 import { preflightEnvironment } from './preflight-environment.js';
 import { VersionProbe } from './probe.js';
 import { mountRuntimes, pinBenchmarkImage } from './run-images.js';
@@ -42,6 +43,10 @@ export interface RunOptions {
   updateImage: boolean;
   /** Build the image from the benchmark's Dockerfile even when it is present (docker mode). */
   build: boolean;
+  /** Times an attempt stopped by a model-API fault is queued again; default config `retries`. */
+  retries: number | undefined;
+  /** USD; default config `budget`. */
+  maxCostUsd: number | undefined;
   signal: AbortSignal;
   emit: EventSink;
 }
@@ -110,105 +115,127 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
     isolationDeviations: [],
     isolationBreaches: [],
     outputDirs: [],
+    spentUsd: null,
   };
   const emit: EventSink = (event) => {
     tally(summary, event);
     options.emit(event);
   };
 
-  const watches = new Map<string, PackageWatch>();
-  const rc: RunContext = {
-    runId,
-    timeoutMs: options.timeoutMs ?? config.timeoutMs,
-    clean: options.clean,
-    redactor,
-    redactorFor: harnessRedactors(),
-    maxFileSize: parseSize(config.collect.maxFileSize),
-    emit,
-    envFor: (line, mode) => harnessEnv(line, tokenNames, mode),
-    containerFor: (bp) =>
-      engine && bp.mode === 'docker'
-        ? {
-            engine,
-            runtimes,
-            image: bp.pin.digest,
-            runId,
-            cpus: config.docker.cpus,
-            memoryBytes: config.docker.memory === undefined ? undefined : parseSize(config.docker.memory),
-          }
-        : undefined,
-    engineVersion: engine?.version,
-    runtimes,
-    packageWatch: (bp) => {
-      let watch = watches.get(bp.bench.slug);
-      if (!watch) {
-        watch = new PackageWatch(bp.bench.dir, bp.paths.attempts);
-        watches.set(bp.bench.slug, watch);
-      }
-      return watch;
-    },
-  };
+  // One gateway for the invocation, when any attempt to run goes through it.
+  const throughGateway = plan.benchmarks.flatMap((bp) =>
+    bp.lines.filter((l) => l.adapter.gateway && lineHasWork(l)).map(() => bp.mode),
+  );
+  const gateway = throughGateway.length
+    ? await Gateway.start({
+        retryWindowMs: config.retryWindowMs,
+        budgetUsd: options.maxCostUsd ?? config.budget,
+        prices: config.prices,
+        socket: throughGateway.includes('docker'),
+        emit,
+      })
+    : undefined;
+  try {
+    const watches = new Map<string, PackageWatch>();
+    const rc: RunContext = {
+      runId,
+      timeoutMs: options.timeoutMs ?? config.timeoutMs,
+      clean: options.clean,
+      redactor,
+      redactorFor: harnessRedactors(),
+      maxFileSize: parseSize(config.collect.maxFileSize),
+      emit,
+      envFor: (line, mode, access) => harnessEnv(line, tokenNames, mode, access),
+      gateway,
+      retries: options.retries ?? config.retries,
+      containerFor: (bp) =>
+        engine && bp.mode === 'docker'
+          ? {
+              engine,
+              runtimes,
+              image: bp.pin.digest,
+              runId,
+              cpus: config.docker.cpus,
+              memoryBytes: config.docker.memory === undefined ? undefined : parseSize(config.docker.memory),
+            }
+          : undefined,
+      engineVersion: engine?.version,
+      runtimes,
+      packageWatch: (bp) => {
+        let watch = watches.get(bp.bench.slug);
+        if (!watch) {
+          watch = new PackageWatch(bp.bench.dir, bp.paths.attempts);
+          watches.set(bp.bench.slug, watch);
+        }
+        return watch;
+      },
+    };
 
-  const roots: SchedulerNode[] = [];
-  let toRun = 0;
-  for (const bp of plan.benchmarks) {
-    for (const m of await reapDeadMarkers(bp.paths)) {
-      if (isCorrupt(m)) emit({ type: 'warning', message: `${bp.bench.slug}: removed ${describeCorrupt(m)}` });
-      else
+    const roots: SchedulerNode[] = [];
+    let toRun = 0;
+    for (const bp of plan.benchmarks) {
+      for (const m of await reapDeadMarkers(bp.paths)) {
+        if (isCorrupt(m))
+          emit({ type: 'warning', message: `${bp.bench.slug}: removed ${describeCorrupt(m)}` });
+        else
+          emit({
+            type: 'cleanup',
+            benchmark: bp.bench.slug,
+            message: `${m.attempt}: removed what dead invocation ${m.pid} left (run ${m.runId})`,
+          });
+      }
+      // Staging directories of dead owners that no marker claims (a marker names its staging).
+      const claimed = new Set((await readMarkers(bp.paths)).flatMap((m) => (m.staging ? [m.staging] : [])));
+      await reapDeadTemps([bp.paths.staging], STAGING_NAME, claimed);
+      const recordDirs = (await readdir(bp.paths.nodes).catch(() => [] as string[])).map((t) =>
+        join(bp.paths.nodes, t),
+      );
+      await reapDeadTemps([bp.paths.root, bp.paths.running, bp.paths.seeds, ...recordDirs]);
+      if (options.updateImage && bp.mode === 'lite') {
         emit({
-          type: 'cleanup',
-          benchmark: bp.bench.slug,
-          message: `${m.attempt}: removed what dead invocation ${m.pid} left (run ${m.runId})`,
+          type: 'warning',
+          message: `${bp.bench.slug}: --update-image has no effect in lite mode (no image is pulled)`,
         });
+      }
+      const { nodes, count } = benchmarkNodes(bp, rc);
+      // Not a spread: three nodes an attempt, and a spread of that many overflows the stack.
+      for (const node of nodes) roots.push(node);
+      toRun += count;
+      for (const line of bp.lines) {
+        for (const a of line.attempts) {
+          // An invalid directory past the attempts asked for is left alone, and is not one done.
+          if (a.action === 'skip' && a.recorded)
+            emit({ type: 'attempt-skipped', attempt: a.ref, why: 'complete' });
+        }
+      }
     }
-    // Staging directories of dead owners that no marker claims (a marker names its staging).
-    const claimed = new Set((await readMarkers(bp.paths)).flatMap((m) => (m.staging ? [m.staging] : [])));
-    await reapDeadTemps([bp.paths.staging], STAGING_NAME, claimed);
-    const recordDirs = (await readdir(bp.paths.nodes).catch(() => [] as string[])).map((t) =>
-      join(bp.paths.nodes, t),
-    );
-    await reapDeadTemps([bp.paths.root, bp.paths.running, bp.paths.seeds, ...recordDirs]);
-    if (options.updateImage && bp.mode === 'lite') {
-      emit({
-        type: 'warning',
-        message: `${bp.bench.slug}: --update-image has no effect in lite mode (no image is pulled)`,
+    const concurrency = options.concurrency ?? config.concurrency;
+    emit({
+      type: 'run-start',
+      runId,
+      benchmarks: plan.benchmarks.map((b) => b.bench.slug),
+      toRun,
+      alreadyDone: summary.alreadyDone,
+      concurrency,
+    });
+    await new Scheduler(concurrency, options.signal, emit).execute(roots);
+    for (const bp of plan.benchmarks) {
+      // A cache of what the run-logs say: unsaved, the next plan reads them again. The run's
+      // attempts are complete or reported either way, so it must not hide the summary.
+      await bp.records.save().catch((error: unknown) => {
+        emit({ type: 'warning', message: `${bp.bench.slug}: attempt index not saved: ${messageOf(error)}` });
       });
     }
-    const { nodes, count } = benchmarkNodes(bp, rc);
-    // Not a spread: three nodes an attempt, and a spread of that many overflows the stack.
-    for (const node of nodes) roots.push(node);
-    toRun += count;
-    for (const line of bp.lines) {
-      for (const a of line.attempts) {
-        // An invalid directory past the attempts asked for is left alone, and is not one done.
-        if (a.action === 'skip' && a.recorded)
-          emit({ type: 'attempt-skipped', attempt: a.ref, why: 'complete' });
-      }
-    }
+    summary.cancelled = options.signal.aborted;
+    if (toRun > 0)
+      summary.isolationDeviations = [...new Set(plan.benchmarks.flatMap((b) => isolationDeviations(b.mode)))];
+    summary.outputDirs = plan.benchmarks.map((b) => b.paths.attempts);
+    summary.spentUsd = gateway ? gateway.spentUsd : null;
+    emit({ type: 'run-end', summary });
+    return summary;
+  } finally {
+    await gateway?.close();
   }
-  const concurrency = options.concurrency ?? config.concurrency;
-  emit({
-    type: 'run-start',
-    runId,
-    benchmarks: plan.benchmarks.map((b) => b.bench.slug),
-    toRun,
-    alreadyDone: summary.alreadyDone,
-    concurrency,
-  });
-  await new Scheduler(concurrency, options.signal, emit).execute(roots);
-  for (const bp of plan.benchmarks) {
-    // A cache of what the run-logs say: unsaved, the next plan reads them again. The run's
-    // attempts are complete or reported either way, so it must not hide the summary.
-    await bp.records.save().catch((error: unknown) => {
-      emit({ type: 'warning', message: `${bp.bench.slug}: attempt index not saved: ${messageOf(error)}` });
-    });
-  }
-  summary.cancelled = options.signal.aborted;
-  if (toRun > 0)
-    summary.isolationDeviations = [...new Set(plan.benchmarks.flatMap((b) => isolationDeviations(b.mode)))];
-  summary.outputDirs = plan.benchmarks.map((b) => b.paths.attempts);
-  emit({ type: 'run-end', summary });
-  return summary;
 }
 
 /** The nodes of one benchmark: resolve-image, pin-digest and seed-workspace shared by every attempt chain. */

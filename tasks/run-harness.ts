@@ -48,6 +48,8 @@ export interface RunHarnessRunInput extends RunHarnessInput {
   env: NodeJS.ProcessEnv;
   /** docker mode: the engine and the pinned image to run. */
   container?: ContainerInput;
+  /** Stops the harness as a timeout would: the gateway saw a fault that ends the attempt. */
+  stop?: AbortSignal;
   /** Called once the harness runs, so its process group or container goes into the running marker. */
   onSpawn(
     running: { pid: number; start: string | undefined } | { containerId: string },
@@ -131,7 +133,7 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
       events,
     );
     // A failed write of the output stops the harness as a timeout would; the attempt is then an error.
-    const stop = AbortSignal.any([finished.signal, output.failed]);
+    const stop = AbortSignal.any([finished.signal, output.failed, ...(input.stop ? [input.stop] : [])]);
     const started = Date.now();
     let ran: Ran;
     try {

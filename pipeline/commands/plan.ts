@@ -1,9 +1,11 @@
 import { relative } from 'node:path';
 import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
+import { describeStored, lastErrors, readJournal } from '../journal.js';
 import { shortKey } from '../keys.js';
 import { buildPlan, type NodeStatus, type Plan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
+import { formatUsd } from '../reporters/summary.js';
 import { selectionFrom } from './selection.js';
 
 /** One row of `plan`: a node, its state and why. Attempt rows stand for run-harness -> collect -> write-run-log. */
@@ -61,13 +63,47 @@ export function planRows(plan: Plan): PlanRow[] {
   return rows;
 }
 
+/**
+ * What running the plan would cost: per line, the attempts to run times the mean gateway-measured
+ * cost of that line's complete attempts. Lines with no priced history are counted apart.
+ */
+export function expectedSpend(plan: Plan): { usd: number; priced: number; unknown: number } {
+  const spend = { usd: 0, priced: 0, unknown: 0 };
+  for (const bp of plan.benchmarks) {
+    for (const line of bp.lines) {
+      const toRun = line.attempts.filter((a) => a.action !== 'skip').length + line.more;
+      if (!toRun) continue;
+      const costs = line.attempts.flatMap((a) => {
+        const g = a.recorded?.gateway;
+        return g?.used && g.costUsd !== null ? [g.costUsd] : [];
+      });
+      if (!costs.length) {
+        spend.unknown += toRun;
+        continue;
+      }
+      spend.usd += (toRun * costs.reduce((a, b) => a + b, 0)) / costs.length;
+      spend.priced += toRun;
+    }
+  }
+  return spend;
+}
+
 export async function planCommand({ values, positionals }: ParsedArgs<'plan'>): Promise<number> {
   const config = await loadConfig(values.config);
   const probe = await new VersionProbe().load();
   const plan = await buildPlan(config, selectionFrom(positionals, values), { persist: false, probe });
   const rows = planRows(plan);
+  // A missing attempt that a run tried: the error it stayed missing with.
+  for (const bp of plan.benchmarks) {
+    const errors = lastErrors(await readJournal(bp.paths));
+    for (const r of rows) {
+      const e = r.benchmark === bp.bench.slug && r.state === 'missing' && errors.get(r.node.split('/')[0]!);
+      if (e) r.why += `; last error (${e.at}): ${describeStored(e.failure)}`;
+    }
+  }
+  const spend = expectedSpend(plan);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ nodes: rows }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ nodes: rows, expectedSpend: spend }, null, 2)}\n`);
     return 0;
   }
   const out: string[] = [];
@@ -95,6 +131,14 @@ export async function planCommand({ values, positionals }: ParsedArgs<'plan'>): 
     `attempts: ${['done', 'missing', 'stale', 'failed'].map((s) => `${counts.get(s) ?? 0} ${s}`).join(', ')}; ` +
       `run would execute ${toRun}`,
   );
+  if (toRun > 0) {
+    const unknown = spend.unknown
+      ? `; ${spend.unknown} attempt${spend.unknown === 1 ? '' : 's'} of models with no priced attempt yet not counted`
+      : '';
+    out.push(
+      `expected spend: ${formatUsd(spend.usd)} (the mean cost of each model's complete attempts)${unknown}`,
+    );
+  }
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }

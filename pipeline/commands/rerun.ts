@@ -9,6 +9,7 @@ import { benchmarkSelection, buildPlan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
 import type { RunLog } from '../run-log.js';
 import { runReported } from './run.js';
+import { retriesFlag } from './selection.js';
 
 /**
  * `rerun <attempt-dir>`: a new attempt of the same benchmark, harness, model, variant, mode and
@@ -72,6 +73,8 @@ export async function rerunCommand({ values, positionals }: ParsedArgs<'rerun'>)
       clean: values.clean ?? false,
       updateImage: false,
       build: false,
+      retries: retriesFlag(values.retries),
+      maxCostUsd: undefined,
     },
     values.json,
   );

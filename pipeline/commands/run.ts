@@ -9,7 +9,7 @@ import { plainReporter } from '../reporters/plain.js';
 import type { Reporter } from '../reporters/reporter.js';
 import { ttyReporter } from '../reporters/tty.js';
 import { exitCodeOf, type RunOptions, runPipeline } from '../run.js';
-import { positiveInt, selectionFrom } from './selection.js';
+import { maxCostFlag, positiveInt, retriesFlag, selectionFrom } from './selection.js';
 
 const stdout = { write: (text: string) => void process.stdout.write(text) };
 
@@ -41,6 +41,8 @@ export async function runCommand({ values, positionals }: ParsedArgs<'run'>): Pr
       clean: values.clean ?? false,
       updateImage: values['update-image'] ?? false,
       build: values.build ?? false,
+      retries: retriesFlag(values.retries),
+      maxCostUsd: maxCostFlag(values['max-cost']),
     },
     values.json,
   );

@@ -18,6 +18,23 @@ export function positiveInt(flag: string, value: string | undefined): number | u
   return Number(value);
 }
 
+/** `--retries N`: 0 or more. */
+export function retriesFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[0-9]+$/.test(value) || Number(value) > 20)
+    throw new UsageError(`--retries ${value}: must be a whole number from 0 to 20`);
+  return Number(value);
+}
+
+/** `--max-cost USD`: a positive amount of dollars (`5`, `2.50`, `$10`). */
+export function maxCostFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const usd = Number(value.replace(/^\$/, ''));
+  if (!/^\$?\d+(\.\d+)?$/.test(value) || !(usd > 0))
+    throw new UsageError(`--max-cost ${value}: must be an amount of US dollars above 0, such as 5 or 2.50`);
+  return usd;
+}
+
 const RERUN: readonly RerunWhat[] = ['failed', 'timed-out', 'stale'];
 
 /**

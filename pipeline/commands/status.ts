@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { TranscriptSummary } from '../../tasks/harnesses/transcript.js';
 import { type AttemptRecord, AttemptRecords } from '../attempt-records.js';
@@ -6,10 +5,15 @@ import { attemptDirs, attemptName } from '../attempts.js';
 import { namedOrAllBenchmarks } from '../benchmarks.js';
 import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
+import { formatDuration } from '../duration.js';
 import { messageOf } from '../errors.js';
+import type { GatewayUsage } from '../gateway/server.js';
+import { describeStored, readJournal } from '../journal.js';
 import { isCorrupt, isMarkerAlive, type RunningMarker, readMarkerFiles } from '../markers.js';
 import { buildPlan, INVALID_ATTEMPT } from '../plan.js';
 import { VersionProbe } from '../probe.js';
+import { formatUsd } from '../reporters/summary.js';
+import type { RunLog } from '../run-log.js';
 import { statePaths } from '../state.js';
 import { selectionFrom } from './selection.js';
 
@@ -22,7 +26,14 @@ interface ModelStatus {
   stale: number;
   /** Directories named as attempts without a valid run-log.json: not complete. */
   invalid: number;
-  attempts: { n: number; outcome: string; stale: boolean; why: string; summary: TranscriptSummary | null }[];
+  attempts: {
+    n: number;
+    outcome: string;
+    stale: boolean;
+    why: string;
+    summary: TranscriptSummary | null;
+    gateway: RunLog['gateway'] | null;
+  }[];
 }
 
 interface BenchmarkStatus {
@@ -92,7 +103,14 @@ async function benchmarkStatus(
       const log = logs.get(name);
       if (!log) {
         m.invalid++;
-        m.attempts.push({ n, outcome: 'invalid', stale: false, why: INVALID_ATTEMPT, summary: null });
+        m.attempts.push({
+          n,
+          outcome: 'invalid',
+          stale: false,
+          why: INVALID_ATTEMPT,
+          summary: null,
+          gateway: null,
+        });
         continue;
       }
       const outcome = log.outcome;
@@ -108,6 +126,7 @@ async function benchmarkStatus(
         stale: state.state === 'stale',
         why: state.why,
         summary: log.summary,
+        gateway: log.gateway,
       });
     }
     models.push(m);
@@ -126,12 +145,10 @@ async function benchmarkStatus(
         alive: await isMarkerAlive(mk),
       })),
   );
-  const journal = await readFile(paths.journal, 'utf8').catch(() => '');
-  const recentErrors = journal
-    .split('\n')
-    .filter((l) => l.includes('"event":"error"'))
+  const recentErrors = (await readJournal(paths))
+    .filter((e) => e.event === 'error')
     .slice(-5)
-    .map((l) => JSON.parse(l) as { at: string; attempt: string; failure: unknown });
+    .map(({ at, attempt, failure }) => ({ at, attempt, failure }));
   return {
     benchmark: slug,
     models,
@@ -151,6 +168,18 @@ export function summaryLine(s: TranscriptSummary): string {
     s.costUsd === null ? undefined : `$${s.costUsd.toFixed(4)}`,
   ];
   return `${s.status}: ${parts.filter(Boolean).join(', ')}`;
+}
+
+/** `3 requests (1 retried), 2000 in / 100 out / 0 cache-read / 0 cache-write tokens, 1.2s waiting, $0.0075` */
+export function usageLine(g: GatewayUsage): string {
+  const retried = g.retries ? ` (${g.retries} retried)` : '';
+  const cost =
+    g.costUsd === null ? `cost unknown (no price for ${g.unpriced.join(', ')})` : formatUsd(g.costUsd);
+  return (
+    `${g.requests} request${g.requests === 1 ? '' : 's'}${retried}, ${g.inputTokens} in / ${g.outputTokens} out / ` +
+    `${g.cacheReadTokens} cache-read / ${g.cacheWriteTokens} cache-write tokens, ` +
+    `${formatDuration(g.modelWaitMs)} waiting, ${cost}`
+  );
 }
 
 export async function statusCommand({ values, positionals }: ParsedArgs<'status'>): Promise<number> {
@@ -176,6 +205,7 @@ export async function statusCommand({ values, positionals }: ParsedArgs<'status'
       for (const a of m.attempts) {
         if (a.outcome === 'invalid') out.push(`    attempt ${a.n} ${a.why}`);
         if (a.summary) out.push(`    attempt ${a.n}: ${summaryLine(a.summary)}`);
+        if (a.gateway?.used) out.push(`    attempt ${a.n}: gateway: ${usageLine(a.gateway)}`);
         if (a.stale) out.push(`    attempt ${a.n} stale: ${a.why}`);
       }
     }
@@ -186,7 +216,7 @@ export async function statusCommand({ values, positionals }: ParsedArgs<'status'
     }
     for (const c of s.corruptMarkers)
       out.push(`  corrupt marker ${relative(process.cwd(), c.path)} (${c.why}), cleaned up by the next run`);
-    for (const e of s.recentErrors) out.push(`  error ${e.at} ${e.attempt}: ${JSON.stringify(e.failure)}`);
+    for (const e of s.recentErrors) out.push(`  error ${e.at} ${e.attempt}: ${describeStored(e.failure)}`);
     if (s.keysUnavailable) out.push(`  (staleness unknown: ${s.keysUnavailable})`);
   }
   process.stdout.write(`${out.join('\n')}\n`);

@@ -34,8 +34,16 @@ export function plainLine(event: PipelineEvent, waited: Set<string>): string | u
             : 'succeeded';
       return `done   ${r.attempt.benchmark}/${r.attempt.name}  ${how} in ${formatDuration(r.durationMs)}`;
     }
-    case 'attempt-error':
-      return `error  ${event.attempt.benchmark}/${event.attempt.name}  ${describeFailure(event.failure)}`;
+    case 'attempt-error': {
+      // A refused key ends every attempt on it for one reason: said once, and again in the summary.
+      const cause = describeFailure(event.failure);
+      const refused = event.failure.reason === 'model-api' && event.failure.kind === 'refused';
+      if (refused && waited.has(cause)) return undefined;
+      if (refused) waited.add(cause);
+      return `error  ${event.attempt.benchmark}/${event.attempt.name}  ${cause}`;
+    }
+    case 'attempt-retry':
+      return `retry  ${event.attempt.benchmark}/${event.attempt.name}  ${describeFailure(event.failure)}; again in ${formatDuration(event.waitMs)} (retry ${event.retry} of ${event.of})`;
     case 'attempt-waiting': {
       const id = `${event.attempt.benchmark}/${event.attempt.name}`;
       if (waited.has(id)) return undefined;

@@ -10,6 +10,9 @@ function resultLine(r: AttemptResult): string {
   return `  ${r.attempt.benchmark}/${r.attempt.name}  ${exit}, ${formatDuration(r.durationMs)}  -> ${rel(r.dir)}`;
 }
 
+/** `$0.0123`, `$4.20`: small amounts keep four decimals. */
+export const formatUsd = (usd: number) => `$${usd < 1 ? usd.toFixed(4) : usd.toFixed(2)}`;
+
 /** The final report: what completed and how, what is left, where things are, and what to do next. */
 export function renderSummary(s: RunSummary): string {
   const lines: string[] = [];
@@ -22,9 +25,20 @@ export function renderSummary(s: RunSummary): string {
   for (const r of [...s.succeeded, ...s.failed, ...s.timedOut]) lines.push(resultLine(r));
   if (s.errors.length) {
     lines.push('not completed (the attempts stay missing; run again to retry):');
-    for (const e of s.errors)
-      lines.push(`  ${e.attempt.benchmark}/${e.attempt.name}: ${describeFailure(e.failure)}`);
+    // One line per cause: a refused key stops a whole batch for one reason.
+    const byCause = new Map<string, string[]>();
+    for (const e of s.errors) {
+      const cause = describeFailure(e.failure);
+      byCause.set(cause, [...(byCause.get(cause) ?? []), `${e.attempt.benchmark}/${e.attempt.name}`]);
+    }
+    for (const [cause, attempts] of byCause)
+      lines.push(
+        attempts.length === 1
+          ? `  ${attempts[0]}: ${cause}`
+          : `  ${cause}: ${attempts.length} attempts (${attempts.join(', ')})`,
+      );
   }
+  if (s.spentUsd !== null) lines.push(`model API spend (measured by the gateway): ${formatUsd(s.spentUsd)}`);
   if (s.outputDirs.length) lines.push(`output: ${s.outputDirs.map(rel).join(', ')}`);
   if (s.workspaces.length) {
     lines.push(`temp workspaces kept (remove when done, or pass --clean):`);

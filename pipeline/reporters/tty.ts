@@ -58,6 +58,9 @@ export function ttyReporter(
           running.delete(event.attempt.name + event.attempt.benchmark);
           finished++;
           break;
+        case 'attempt-retry':
+          running.delete(event.attempt.name + event.attempt.benchmark);
+          break;
         case 'run-end':
           if (timer) clearInterval(timer);
           timer = undefined;

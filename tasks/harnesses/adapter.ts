@@ -21,8 +21,12 @@ export interface HarnessAdapter {
   name: string;
   displayName: string;
   builtIn: boolean;
-  /** The host variable holding the token; it reaches only the harness environment. */
+  /** The variable the CLI reads its key from: it gets the gateway's capability (or, direct, the key). */
   tokenEnv: string | undefined;
+  /** The host variables holding the real keys (config `tokenEnv`, one or several); default tokenEnv. */
+  keyEnvs: string[];
+  /** How it reaches its model through the gateway; undefined: it talks to its API directly. */
+  gateway: GatewayRoute | undefined;
   /** opencode has no vendor default model, so an attempt without one is refused. */
   requiresModel: boolean;
   /** The full argv (program first) of a lite-mode invocation. */
@@ -43,6 +47,38 @@ export interface HarnessAdapter {
   transcript?(): TranscriptReader;
   /** Host variables handed to the container too when set (base-URL overrides for gateways). */
   passEnv: string[];
+}
+
+/** The API a harness speaks and where its requests go upstream of the gateway. */
+export interface GatewayRoute {
+  family: 'anthropic' | 'openai';
+  /** The configured baseUrl, else the base-URL variable of the host, else the vendor's API root. */
+  upstream: string;
+}
+
+/** The vendor API roots, in the form each family's base URL takes (an origin; the root with /v1). */
+export const VENDOR_UPSTREAM = {
+  anthropic: 'https://api.anthropic.com',
+  openai: 'https://api.openai.com/v1',
+  openrouter: 'https://openrouter.ai/api/v1',
+} as const;
+
+/** The key variables of a harness config: `tokenEnv` as one name or several. */
+export const keyEnvsOf = (config: HarnessConfig, fallback: string | undefined): string[] =>
+  config.tokenEnv === undefined ? (fallback ? [fallback] : []) : [config.tokenEnv].flat();
+
+/**
+ * The route of a built-in harness, unless its config says `gateway: false`: the configured
+ * baseUrl, else the host's base-URL variable, else the vendor's API root.
+ */
+export function builtInRoute(
+  config: HarnessConfig,
+  family: GatewayRoute['family'],
+  baseUrlEnv: string | undefined,
+  vendor: string,
+): GatewayRoute | undefined {
+  if (config.gateway === false) return undefined;
+  return { family, upstream: config.baseUrl ?? (baseUrlEnv && process.env[baseUrlEnv]) ?? vendor };
 }
 
 export interface SetupInput {

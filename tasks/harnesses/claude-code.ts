@@ -1,5 +1,5 @@
 import type { HarnessConfig } from '../../pipeline/config.js';
-import { type HarnessAdapter, homeEnv } from './adapter.js';
+import { builtInRoute, type HarnessAdapter, homeEnv, keyEnvsOf, VENDOR_UPSTREAM } from './adapter.js';
 import { claudeTranscript } from './transcript.js';
 
 /** Claude Code in print mode: one shot, permissions bypassed, the event stream on stdout. */
@@ -8,7 +8,10 @@ export function claudeCode(config: HarnessConfig): HarnessAdapter {
     name: 'claude-code',
     displayName: 'Claude Code',
     builtIn: true,
-    tokenEnv: config.tokenEnv ?? 'ANTHROPIC_API_KEY',
+    // Claude Code reads no other variable: a configured tokenEnv says where the key comes from.
+    tokenEnv: 'ANTHROPIC_API_KEY',
+    keyEnvs: keyEnvsOf(config, 'ANTHROPIC_API_KEY'),
+    gateway: builtInRoute(config, 'anthropic', 'ANTHROPIC_BASE_URL', VENDOR_UPSTREAM.anthropic),
     requiresModel: false,
     argv: ({ model, prompt, args }) => [
       'claude',

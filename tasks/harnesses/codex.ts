@@ -1,15 +1,17 @@
 import type { HarnessConfig } from '../../pipeline/config.js';
-import { type HarnessAdapter, homeEnv } from './adapter.js';
+import { builtInRoute, type HarnessAdapter, homeEnv, keyEnvsOf, VENDOR_UPSTREAM } from './adapter.js';
 import { codexTranscript } from './transcript.js';
 
 /** Codex `exec`: non-interactive, approvals and sandbox bypassed (the workspace is the fence). */
 export function codex(config: HarnessConfig): HarnessAdapter {
-  const tokenEnv = config.tokenEnv ?? 'OPENAI_API_KEY';
+  const tokenEnv = 'OPENAI_API_KEY';
   return {
     name: 'codex',
     displayName: 'Codex',
     builtIn: true,
     tokenEnv,
+    keyEnvs: keyEnvsOf(config, tokenEnv),
+    gateway: builtInRoute(config, 'openai', 'OPENAI_BASE_URL', VENDOR_UPSTREAM.openai),
     requiresModel: false,
     argv: ({ model, prompt, args }) => [
       'codex',

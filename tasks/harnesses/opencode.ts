@@ -1,15 +1,18 @@
 import type { HarnessConfig } from '../../pipeline/config.js';
-import { type HarnessAdapter, homeEnv } from './adapter.js';
+import { builtInRoute, type HarnessAdapter, homeEnv, keyEnvsOf, VENDOR_UPSTREAM } from './adapter.js';
 import { opencodeTranscript } from './transcript.js';
 
 /** opencode `run`: one shot with JSON events; it has no vendor default model. */
 export function opencode(config: HarnessConfig): HarnessAdapter {
-  const tokenEnv = config.tokenEnv ?? 'OPENROUTER_API_KEY';
+  const tokenEnv = 'OPENROUTER_API_KEY';
   return {
     name: 'opencode',
     displayName: 'opencode',
     builtIn: true,
     tokenEnv,
+    keyEnvs: keyEnvsOf(config, tokenEnv),
+    // Its models are `provider/model`; the default provider is OpenRouter.
+    gateway: builtInRoute(config, 'openai', undefined, VENDOR_UPSTREAM.openrouter),
     requiresModel: true,
     argv: ({ model, prompt, args }) => [
       'opencode',
