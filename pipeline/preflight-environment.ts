@@ -23,11 +23,12 @@ export async function preflightEnvironment(plan: Plan, emit: EventSink): Promise
     if (!working.length) continue;
     for (const line of working) {
       const { adapter } = line;
-      if (adapter.tokenEnv && !process.env[adapter.tokenEnv]) {
+      const unset = adapter.keyEnvs.filter((name) => !process.env[name]);
+      if (unset.length) {
         missingTokens.push({
           location: { file: bp.bench.manifestPath },
           field: `allowed_harnesses (${adapter.name})`,
-          message: `${adapter.tokenEnv} is not set; ${adapter.name} needs it`,
+          message: `${unset.join(', ')} ${unset.length === 1 ? 'is' : 'are'} not set; ${adapter.name} needs ${unset.length === 1 ? 'it' : 'them'}`,
         });
       }
       const program = adapter.argv({ model: line.model, prompt: '', args: [] })[0]!;
