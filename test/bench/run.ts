@@ -8,10 +8,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as GatewayServer from '../../pipeline/gateway/server.js';
 import type * as InventoryHash from '../../pipeline/inventory-hash.js';
 import type * as Manifest from '../../pipeline/manifest.js';
 import type * as Redact from '../../pipeline/redact.js';
@@ -35,6 +37,12 @@ const DOCKER_BASE = 'bench-pipeline-test/busybox:1';
 /** The docker figures' image, a repository of its own: other suites may be using the engine meanwhile. */
 const DOCKER_REPO = 'bench-pipeline-bench/exit-0';
 const DOCKER_ATTEMPTS = 10;
+/** Figure 6's streamed model calls of each path, in rounds that take turns going first. */
+const GATEWAY_REQUESTS = 1_000;
+const GATEWAY_ROUNDS = 10;
+const GATEWAY_WARMUP = 200;
+/** Between the fake API's SSE events, so that the first byte and the whole answer are apart. */
+const SSE_GAP_MS = 2;
 
 const root = mkdtempSync(join(tmpdir(), 'bench-pipeline-bench-'));
 const project = join(root, 'project');
@@ -87,6 +95,9 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** The nearest-rank 90th percentile. */
+const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.9) - 1]!;
+
 async function medianOf(once: () => Promise<number>): Promise<number> {
   const xs: number[] = [];
   for (let rep = 0; rep < REPS; rep++) xs.push(await once());
@@ -110,7 +121,7 @@ const COLUMNS = ['figure', 'value', 'baseline', 'ratio', 'goal', 'verdict'] as c
 type Row = Record<(typeof COLUMNS)[number], string>;
 const rows: Row[] = [];
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const msec = (ms: number) => `${ms.toFixed(1)} ms`;
+const msec = (ms: number, digits = 1) => `${ms.toFixed(digits)} ms`;
 
 /** Prints one figure beside its baseline and keeps it for the final table. */
 function report(figure: string, value: string, baseline: string, ratio: number, goal: string, met: boolean) {
@@ -416,6 +427,228 @@ async function noSecondPull(): Promise<void> {
   }
 }
 
+/** The tokens each answer of the fake model API reports, so the gateway's count can be checked. */
+const SERVED = { input: 1_200, output: 48, cacheRead: 2_048, cacheWrite: 256 };
+const SSE_MODEL = 'claude-sonnet-4-5';
+
+/** One answer of the fake model API, as Anthropic streams it: one SSE event a write. */
+const SSE_EVENTS = (() => {
+  const ev = (type: string, data: Record<string, unknown>) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  const usage = {
+    input_tokens: SERVED.input,
+    output_tokens: 1,
+    cache_read_input_tokens: SERVED.cacheRead,
+    cache_creation_input_tokens: SERVED.cacheWrite,
+  };
+  const message = { id: 'msg_bench', type: 'message', role: 'assistant', model: SSE_MODEL, content: [] };
+  const text = (part: string) => ({ index: 0, delta: { type: 'text_delta', text: part } });
+  return [
+    ev('message_start', { message: { ...message, stop_reason: null, stop_sequence: null, usage } }),
+    ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+    ev('content_block_delta', text('Nothing to do: ')),
+    ev('content_block_delta', text('the task asks for no change, ')),
+    ev('content_block_delta', text('so none was made.')),
+    ev('content_block_stop', { index: 0 }),
+    ev('message_delta', {
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { output_tokens: SERVED.output },
+    }),
+    ev('message_stop', {}),
+  ];
+})();
+const SSE_BODY = SSE_EVENTS.join('');
+/** What the bench's harness holds as its key; the upstream refuses any other (the capability too). */
+const GATEWAY_KEY = 'sk-ant-bench-gateway-key';
+
+/**
+ * A fake Anthropic API on 127.0.0.1: `POST /v1/messages` streams SSE_EVENTS, the first at once and
+ * the others SSE_GAP_MS apart, once the request body is in, as the real one answers.
+ */
+async function startFakeModelApi() {
+  let served = 0;
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.once('end', () => {
+      if (req.method !== 'POST' || req.url !== '/v1/messages' || req.headers['x-api-key'] !== GATEWAY_KEY) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end('{"type":"error","error":{"type":"authentication_error","message":"bad key"}}');
+        return;
+      }
+      served++;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      // Each event on a clock of its own from the request, not from the write before it: the
+      // gateway shares this event loop, and must not slow the API's pace by delaying a callback.
+      res.write(SSE_EVENTS[0]);
+      SSE_EVENTS.slice(1).forEach((event, i) => {
+        const last = i === SSE_EVENTS.length - 2;
+        setTimeout(() => (last ? res.end(event) : res.write(event)), (i + 1) * SSE_GAP_MS);
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    served: () => served,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** A streamed model call's times, in ms from the request: to the first body chunk and to its end. */
+interface CallTimes {
+  ttfb: number;
+  total: number;
+}
+
+/** One streamed model call to `origin`, its whole answer checked. */
+function streamedCall(agent: HttpAgent, origin: string, key: string): Promise<CallTimes> {
+  const body = JSON.stringify({
+    model: SSE_MODEL,
+    max_tokens: 1_024,
+    stream: true,
+    messages: [{ role: 'user', content: 'Do nothing.' }],
+  });
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    let ttfb = 0;
+    const chunks: Buffer[] = [];
+    const req = httpRequest(`${origin}/v1/messages`, {
+      method: 'POST',
+      agent,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        'anthropic-version': '2023-06-01',
+        'x-api-key': key,
+      },
+    });
+    req.once('error', reject);
+    req.once('response', (res) => {
+      res.on('data', (chunk: Buffer) => {
+        if (!chunks.length) ttfb = performance.now() - started;
+        chunks.push(chunk);
+      });
+      res.once('error', reject);
+      res.once('end', () => {
+        const total = performance.now() - started;
+        const got = Buffer.concat(chunks).toString();
+        if (res.statusCode !== 200 || got !== SSE_BODY)
+          reject(
+            new Error(
+              `${origin} answered ${res.statusCode}, not the stream it was sent:\n${got.slice(0, 500)}`,
+            ),
+          );
+        else resolve({ ttfb, total });
+      });
+    });
+    req.end(body);
+  });
+}
+
+/**
+ * Figure 6: what the model gateway adds to a streamed model call, against the same call straight
+ * to the API. Client, gateway and fake API share this process, one keep-alive connection each way;
+ * the two paths take turns in rounds, so that whatever the machine does meanwhile meets both alike.
+ */
+async function gatewayLatency(): Promise<void> {
+  const { Gateway } = await dist<typeof GatewayServer>('pipeline/gateway/server.js');
+  process.env.BENCH_GATEWAY_KEY = GATEWAY_KEY;
+  const api = await startFakeModelApi();
+  const options = { retryWindowMs: 10_000, budgetUsd: undefined, prices: {}, socket: false, emit: () => {} };
+  const gateway = await Gateway.start(options);
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  const lease = async () => {
+    const route = { family: 'anthropic' as const, upstream: api.url };
+    const request = { harness: 'bench', keyEnvs: ['BENCH_GATEWAY_KEY'], keyConcurrency: 1, route };
+    const got = await gateway.lease(request, new AbortController().signal);
+    if ('refused' in got) throw new Error(`the gateway refused the lease: ${JSON.stringify(got.refused)}`);
+    return got;
+  };
+  try {
+    // Untimed, on a lease of its own: opens both connections and warms every code path.
+    const warm = await lease();
+    for (let i = 0; i < GATEWAY_WARMUP; i++) {
+      await streamedCall(agent, api.url, GATEWAY_KEY);
+      await streamedCall(agent, gateway.url, warm.capability);
+    }
+    warm.release();
+    const measured = await lease();
+    const sides = { direct: [] as CallTimes[], gateway: [] as CallTimes[] };
+    const perRound = GATEWAY_REQUESTS / GATEWAY_ROUNDS;
+    const roundAdded: number[] = [];
+    for (let round = 0; round < GATEWAY_ROUNDS; round++) {
+      const direct = async () => {
+        for (let i = 0; i < perRound; i++) sides.direct.push(await streamedCall(agent, api.url, GATEWAY_KEY));
+      };
+      const through = async () => {
+        for (let i = 0; i < perRound; i++)
+          sides.gateway.push(await streamedCall(agent, gateway.url, measured.capability));
+      };
+      for (const step of round % 2 ? [through, direct] : [direct, through]) await step();
+      const last = (xs: CallTimes[]) => median(xs.slice(-perRound).map((x) => x.total));
+      roundAdded.push(last(sides.gateway) - last(sides.direct));
+    }
+    // The figure is of real work only if the gateway measured every call, and all it was served.
+    const usage = measured.usage();
+    const n = GATEWAY_REQUESTS;
+    const counted = {
+      requests: [usage.requests, n],
+      retries: [usage.retries, 0],
+      faults: [usage.faults, 0],
+      inputTokens: [usage.inputTokens, n * SERVED.input],
+      outputTokens: [usage.outputTokens, n * SERVED.output],
+      cacheReadTokens: [usage.cacheReadTokens, n * SERVED.cacheRead],
+      cacheWriteTokens: [usage.cacheWriteTokens, n * SERVED.cacheWrite],
+      'upstream answers': [api.served(), 2 * (GATEWAY_WARMUP + n)],
+    };
+    const wrong = Object.entries(counted)
+      .filter(([, [got, want]]) => got !== want)
+      .map(([what, [got, want]]) => `${what} ${got}, not ${want}`);
+    if (measured.fault) wrong.push(`fault ${JSON.stringify(measured.fault)}`);
+    if (usage.costUsd === null) wrong.push(`no cost (unpriced: ${usage.unpriced.join(', ')})`);
+    if (wrong.length || usage.costUsd === null)
+      throw new Error(`the gateway did not measure the calls it passed: ${wrong.join('; ')}`);
+    measured.release();
+    const tokens = usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheWriteTokens;
+    const cost = `$${usage.costUsd.toFixed(2)} at ${SSE_MODEL} prices`;
+    console.log(`(the gateway counted ${usage.requests} calls, ${tokens} tokens, ${cost})`);
+    const of = (side: keyof typeof sides, key: keyof CallTimes) => sides[side].map((x) => x[key]);
+    const at = (side: keyof typeof sides, stat: (xs: number[]) => number) => ({
+      ttfb: stat(of(side, 'ttfb')),
+      total: stat(of(side, 'total')),
+    });
+    const [direct, through] = [at('direct', median), at('gateway', median)];
+    const [direct90, through90] = [at('direct', p90), at('gateway', p90)];
+    const ms = (x: number) => msec(x, 2);
+    for (const [side, mid, high] of [
+      ['direct', direct, direct90],
+      ['gateway', through, through90],
+    ] as const)
+      console.log(
+        `(${side}: first byte median ${ms(mid.ttfb)}, p90 ${ms(high.ttfb)}; ` +
+          `whole answer median ${ms(mid.total)}, p90 ${ms(high.total)})`,
+      );
+    const [addedTtfb, addedTotal] = [through.ttfb - direct.ttfb, through.total - direct.total];
+    const [ttfb90, total90] = [through90.ttfb - direct90.ttfb, through90.total - direct90.total];
+    console.log(`(added at p90: first byte ${ms(ttfb90)}, whole answer ${ms(total90)})`);
+    console.log(`(added per call, median of each round of ${perRound}: ${roundAdded.map(ms).join(', ')})`);
+    const figure = (what: string) => `gateway added ${what} (${n} streamed calls, median)`;
+    const ratio = [addedTotal / direct.total, addedTtfb / direct.ttfb] as const;
+    const base = (x: number) => `direct ${ms(x)}`;
+    report(figure('latency'), ms(addedTotal), base(direct.total), ratio[0], '< 2 ms', addedTotal < 2);
+    report(figure('time to first byte'), ms(addedTtfb), base(direct.ttfb), ratio[1], '< 2 ms', addedTtfb < 2);
+  } finally {
+    agent.destroy();
+    await gateway.close();
+    await api.close();
+    delete process.env.BENCH_GATEWAY_KEY;
+  }
+}
+
 /** `npm run bench -- 3` measures figure 3 alone. */
 const only = process.argv.slice(2);
 
@@ -462,6 +695,11 @@ try {
     dockerOverhead,
   );
   await section('5. registry requests of a repeated docker-mode batch', noSecondPull);
+  const calls = GATEWAY_REQUESTS.toLocaleString('en');
+  await section(
+    `6. model gateway: ${calls} streamed requests, direct vs through the gateway`,
+    gatewayLatency,
+  );
   printTable();
 } finally {
   if (images.length) await timed(['docker', 'image', 'rm', '-f', ...images]);
