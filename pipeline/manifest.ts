@@ -22,6 +22,12 @@ export const runnerSchema = z.strictObject({
   state_mode: z.enum(['greenfield', 'brownfield']),
   /** The container image for docker mode; in lite mode it is only recorded. */
   image: z.string().min(1).optional(),
+  /**
+   * docker: what an attempt container may reach. `open`: the engine's default network. `model`:
+   * no network at all, only the model gateway's socket mounted into it, so every harness of the
+   * benchmark must go through the gateway. Lite mode enforces neither.
+   */
+  network: z.enum(['open', 'model']).default('open'),
   attempts_default: z.number().int().min(1).max(1000).default(3),
   /** The task statement, relative to runner.yaml; must also be model-visible. */
   prompt_file: relativePath.default('prompt.md'),

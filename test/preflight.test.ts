@@ -28,12 +28,13 @@ describe('runner.yaml errors are located', () => {
     const rig = await makeRig({
       ...benchmarkFiles('b'),
       'benchmarks/b/runner.yaml':
-        'name: b\nstate_mode: bluefield\nmodel_visble_files: [prompt.md]\nallowed_harnesses:\n  - t\n  - 7\n',
+        'name: b\nstate_mode: bluefield\nmodel_visble_files: [prompt.md]\nallowed_harnesses:\n  - t\n  - 7\nnetwork: closed\n',
     });
     const stderr = await expectRefused(rig);
     expect(stderr).toContain('benchmarks/b/runner.yaml:2:13: state_mode: ');
     expect(stderr).toContain('benchmarks/b/runner.yaml:3:1: model_visble_files: unknown field');
     expect(stderr).toContain('benchmarks/b/runner.yaml:6:5: allowed_harnesses[1]: ');
+    expect(stderr).toMatch(/benchmarks\/b\/runner\.yaml:7:10: network: .*"open".*"model"/);
     expect(stderr).toMatch(/runner\.yaml:1:1: model_visible_files: /);
   });
 

@@ -53,6 +53,7 @@ const CASES: { code: string; files: Record<string, string>; line?: boolean }[] =
     line: true,
   },
   { code: 'manifest-schema', files: benchmark('c-schema', {}, { state_mode: 'sideways' }), line: true },
+  { code: 'manifest-schema', files: benchmark('c-network', {}, { network: 'closed' }), line: true },
   { code: 'name-mismatch', files: benchmark('c-name', {}, { name: 'other' }), line: true },
   {
     code: 'unknown-harness',
@@ -161,6 +162,7 @@ describe('validate', () => {
       {},
       benchmark('clean'),
       brownfield('clean-brown'),
+      benchmark('clean-network', {}, { network: 'model' }),
       ...CASES.map((c) => c.files),
     );
     const rig = await makeRig(files);
@@ -172,6 +174,7 @@ describe('validate', () => {
     const of = (slug: string) => benchmarks.find((b) => b.benchmark === slug)!.findings;
     expect(of('clean')).toEqual([]);
     expect(of('clean-brown')).toEqual([]);
+    expect(of('clean-network')).toEqual([]);
     for (const c of CASES) {
       const slug = Object.keys(c.files)[0]!.split('/')[1]!;
       const found = of(slug);
