@@ -5,6 +5,8 @@
  * the same adapters the host uses in lite mode. The token arrives in the container environment
  * and is handed to the CLI the way it expects (environment, or opencode's auth.json in a home
  * directory that lives and dies with the container). The agent's files go only to /workspace.
+ * With a model gateway (its unix socket mounted in), the CLI's base URL is a loopback port that
+ * run-attempt forwards to that socket, and the token is the gateway's capability for the attempt.
  *
  * Exit codes: the CLI's own; 2 bad arguments or an unknown harness; 3 no prompt.md in the
  * workspace; 4 opencode without a model (it has no vendor default); 128+n when killed by signal n.
@@ -14,9 +16,16 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_WRAPPER_PROMPT, OPTIONS_ENV, PROMPT_ENV, prepareHome } from '../tasks/harnesses/adapter.js';
+import {
+  DEFAULT_WRAPPER_PROMPT,
+  type HarnessOptions,
+  OPTIONS_ENV,
+  PROMPT_ENV,
+  prepareHome,
+} from '../tasks/harnesses/adapter.js';
 import { BUILT_IN_HARNESSES, harnessAdapter } from '../tasks/harnesses/registry.js';
 import { LINGER_MS, lineFeeder } from '../tasks/harnesses/transcript.js';
+import { forwardToSocket } from './gateway-forwarder.js';
 
 const WORKSPACE = process.env.BENCH_PIPELINE_WORKSPACE ?? '/workspace';
 
@@ -35,14 +44,27 @@ try {
   fail(2, (error as Error).message);
 }
 const name = values.harness ?? fail(2, `--harness is required: one of ${BUILT_IN_HARNESSES.join(', ')}`);
-// The options of bench.config.ts that shape the invocation: a gateway, the token variable, args.
-let options: { baseUrl?: string; tokenEnv?: string; args?: string[] } = {};
+// The options of bench.config.ts that shape the invocation: a base URL or the gateway, the token
+// variable, args.
+let options: HarnessOptions = {};
 try {
   options = JSON.parse(process.env[OPTIONS_ENV] || '{}');
 } catch {
   fail(2, `${OPTIONS_ENV} is not JSON`);
 }
-const adapter = harnessAdapter(name, { [name]: { baseUrl: options.baseUrl, tokenEnv: options.tokenEnv } });
+const { gateway } = options;
+let told = false;
+// The gateway's socket behind a loopback port, for the CLI's base URL. A connection that fails
+// is said once (on stderr, into agent-run.log): the CLI's own retries would say it again and again.
+const forwarder =
+  gateway &&
+  (await forwardToSocket(gateway.socket, (error) => {
+    if (told) return;
+    told = true;
+    process.stderr.write(`run-attempt: the model gateway at ${gateway.socket}: ${error.message}\n`);
+  }));
+const baseUrl = forwarder ? `http://127.0.0.1:${forwarder.port}${gateway.basePath}` : options.baseUrl;
+const adapter = harnessAdapter(name, { [name]: { baseUrl, tokenEnv: options.tokenEnv } });
 if (!adapter?.builtIn) {
   fail(2, `unknown harness "${name}": this image runs ${BUILT_IN_HARNESSES.join(', ')}`);
 }
@@ -62,8 +84,10 @@ if (adapter.tokenEnv && !token)
   process.stderr.write(`run-attempt: warning: ${adapter.tokenEnv} is not set\n`);
 // codex exec takes an API key from CODEX_API_KEY; OPENAI_API_KEY alone serves custom providers.
 if (name === 'codex' && token) env.CODEX_API_KEY ??= token;
-if (name === 'opencode' && token) {
-  // In this container's own home, gone with it: never on the host.
+// opencode: through the gateway, the provider the adapter configures takes the token from its
+// variable ({env:...}); direct, the key goes into auth.json for opencode's own OpenRouter provider,
+// in this container's own home, gone with it: never on the host.
+if (name === 'opencode' && token && !gateway) {
   const dir = join(home, '.local/share/opencode');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'auth.json'), JSON.stringify({ openrouter: { type: 'api', key: token } }), {

@@ -133,3 +133,18 @@ export const PROMPT_ENV = 'BENCH_PIPELINE_PROMPT';
 
 /** The harness options from config (baseUrl, tokenEnv, args with the variant's) reach run-attempt as JSON here. */
 export const OPTIONS_ENV = 'BENCH_PIPELINE_HARNESS_OPTIONS';
+
+/** What run-attempt gets in OPTIONS_ENV: the options of bench.config.ts that shape the invocation. */
+export interface HarnessOptions {
+  /** The model API's address from config; never given with a gateway, which holds the upstream. */
+  baseUrl?: string;
+  tokenEnv?: string;
+  /** The harness's and the variant's extra arguments. */
+  args?: string[];
+  /**
+   * The model gateway, reached through its unix socket mounted into the container (at `socket`):
+   * run-attempt forwards a loopback port to it, and the CLI's base URL is that port's
+   * `http://127.0.0.1:<port>` followed by `basePath`.
+   */
+  gateway?: { socket: string; basePath: string };
+}
