@@ -64,7 +64,7 @@ const forwarder =
     process.stderr.write(`run-attempt: the model gateway at ${gateway.socket}: ${error.message}\n`);
   }));
 const baseUrl = forwarder ? `http://127.0.0.1:${forwarder.port}${gateway.basePath}` : options.baseUrl;
-const adapter = harnessAdapter(name, { [name]: { baseUrl, tokenEnv: options.tokenEnv } });
+const adapter = harnessAdapter(name, { [name]: { baseUrl } });
 if (!adapter?.builtIn) {
   fail(2, `unknown harness "${name}": this image runs ${BUILT_IN_HARNESSES.join(', ')}`);
 }

@@ -347,6 +347,11 @@ export class AttemptChain {
           env: this.rc.envFor(line, bp.mode, access),
           container: this.rc.containerFor(bp),
           stop: lease?.stopped,
+          network: bp.bench.manifest.network,
+          gateway:
+            lease && gateway?.socketDir && bp.mode === 'docker'
+              ? { socketDir: gateway.socketDir, basePath: basePathOf(lease.route.family) }
+              : undefined,
           onSpawn: async (running, workspace) => {
             this.#marker =
               'pid' in running

@@ -218,6 +218,58 @@ export function ownerLabel(pid: number, start: string | undefined): string {
   return `${hostname()} ${pid} ${start ?? '-'}`;
 }
 
+/** runner.yaml `network`: the engine's default network, or nothing but the model gateway. */
+export type AttemptNetwork = 'open' | 'model';
+
+/** The model gateway as a local engine's containers reach it: a unix socket in a host directory. */
+export interface GatewaySocket {
+  /** The host directory holding the gateway's socket GATEWAY_SOCKET; mounted at GATEWAY_MOUNT. */
+  socketDir: string;
+  /**
+   * What the CLI's base URL carries after the address: '' where it takes an origin (claude-code),
+   * '/v1' where it takes the API root (codex, opencode).
+   */
+  basePath: '' | '/v1';
+}
+
+/**
+ * Where an attempt container sees the gateway's socket directory. A directory, not the socket
+ * itself: a socket the gateway makes again after the mount is still the one the container sees.
+ */
+export const GATEWAY_MOUNT = '/run/bench-pipeline-gateway';
+export const GATEWAY_SOCKET = 'gateway.sock';
+
+/**
+ * The network of an attempt container, as HostConfig takes it. `open`: the engine's default.
+ * `model`: none, only loopback, so the gateway socket mounted into it is the one way out (a
+ * harness that does not go through the gateway could not reach its model; refused). The socket is
+ * on this machine: a remote engine cannot mount it (refused; `gateway: false` runs a harness direct).
+ */
+export function containerNetwork(
+  engine: Pick<EngineAddress, 'address' | 'remote'>,
+  network: AttemptNetwork,
+  gateway: GatewaySocket | undefined,
+  harness: string,
+): Pick<Docker.HostConfig, 'NetworkMode'> {
+  if (gateway && engine.remote) {
+    const message =
+      `the Docker engine at ${engine.address} is remote: its containers cannot reach the model ` +
+      `gateway's socket on this machine, so ${harness} cannot run through the gateway there. Use a ` +
+      `local engine, or set \`gateway: false\` on ${harness} in the config to run it direct, with the ` +
+      'real token in its container';
+    throw new InfraError(message, { reason: 'docker', message });
+  }
+  if (network === 'open') return {};
+  if (!gateway) {
+    const message =
+      'runner.yaml network: model leaves an attempt container no network but the model gateway, ' +
+      `and ${harness} does not go through the gateway (a custom harness, or one with \`gateway: false\`), ` +
+      'so it could not reach its model: set network: open, or run it through the gateway';
+    throw new InfraError(message, { reason: 'docker', message });
+  }
+  return { NetworkMode: 'none' };
+}
+
 export interface ContainerSpec {
   image: string;
   cmd: string[];
@@ -230,6 +282,10 @@ export interface ContainerSpec {
   memoryBytes: number | undefined;
   /** A harness runtime extracted on this machine, mounted read-only; its entrypoint replaces the image's. */
   runtime?: { dir: string; path: string; entrypoint: string };
+  /** The gateway's socket directory on this machine, mounted read-only at GATEWAY_MOUNT. */
+  gateway?: string;
+  /** From containerNetwork. */
+  network: Pick<Docker.HostConfig, 'NetworkMode'>;
 }
 
 export function dockerError(what: string, error: unknown): InfraError {
@@ -256,12 +312,14 @@ export async function createContainer(engine: Engine, spec: ContainerSpec): Prom
       AttachStdout: true,
       AttachStderr: true,
       HostConfig: {
-        // The workspace and nothing else (but a read-only harness runtime): no Docker socket, no
-        // other host path.
+        // The workspace and nothing else (but a read-only harness runtime and the gateway's
+        // socket): no Docker socket, no other host path.
         Binds: [
           ...(engine.remote ? [] : [`${spec.workspace}:/workspace`]),
           ...(spec.runtime ? [`${spec.runtime.dir}:${spec.runtime.path}:ro`] : []),
+          ...(spec.gateway ? [`${spec.gateway}:${GATEWAY_MOUNT}:ro`] : []),
         ],
+        ...spec.network,
         ...(spec.nanoCpus && { NanoCpus: spec.nanoCpus }),
         ...(spec.memoryBytes && { Memory: spec.memoryBytes }),
       },

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { VariantConfig } from '../pipeline/config.js';
 import { scrubTree } from '../pipeline/copy-tree.js';
+import type { AttemptNetwork, GatewaySocket } from '../pipeline/docker.js';
 import { atPath } from '../pipeline/errors.js';
 import type { AttemptRef, Outcome } from '../pipeline/events.js';
 import { exists } from '../pipeline/fs-atomic.js';
@@ -50,6 +51,14 @@ export interface RunHarnessRunInput extends RunHarnessInput {
   container?: ContainerInput;
   /** Stops the harness as a timeout would: the gateway saw a fault that ends the attempt. */
   stop?: AbortSignal;
+  /**
+   * docker mode: the model gateway this attempt's CLI talks to instead of the model API (with a
+   * capability token in its token variable); its socket directory is mounted into the container
+   * and the harness's configured baseUrl is not used. Undefined: the CLI talks to its API direct.
+   */
+  gateway?: GatewaySocket;
+  /** runner.yaml `network`: in docker mode, `model` gives the container no network but the gateway. */
+  network: AttemptNetwork;
   /** Called once the harness runs, so its process group or container goes into the running marker. */
   onSpawn(
     running: { pid: number; start: string | undefined } | { containerId: string },

@@ -5,9 +5,12 @@ import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import {
   attachOutput,
+  containerNetwork,
   createContainer,
   dockerError,
   type Engine,
+  GATEWAY_MOUNT,
+  GATEWAY_SOCKET,
   LABELS,
   ownerLabel,
   removeContainer,
@@ -16,7 +19,7 @@ import { processStart } from '../pipeline/markers.js';
 import type { TaskContext } from '../pipeline/task.js';
 import type { HarnessOutput } from './harness-output.js';
 import { deadline, drain, harnessArgs, type Ran } from './harness-process.js';
-import { OPTIONS_ENV, PROMPT_ENV } from './harnesses/adapter.js';
+import { type HarnessOptions, OPTIONS_ENV, PROMPT_ENV } from './harnesses/adapter.js';
 import type { RunHarnessRunInput } from './run-harness.js';
 
 /** A harness runtime extracted from its image, mounted read-only into the attempt containers. */
@@ -42,8 +45,9 @@ export interface ContainerInput {
 /**
  * Docker mode: one container from the pinned image, running its `run-attempt` entrypoint. Only
  * the workspace reaches it (a bind mount, or tar through the API for a remote engine); the token
- * and the harness env go into its environment and nowhere else. It is removed afterwards, also
- * when the attempt is cancelled.
+ * and the harness env go into its environment and nowhere else. With a gateway, its socket
+ * directory is mounted too, and run-attempt points the CLI at it (see HarnessOptions.gateway).
+ * It is removed afterwards, also when the attempt is cancelled.
  */
 export async function runInContainer(
   input: RunHarnessRunInput,
@@ -53,14 +57,24 @@ export async function runInContainer(
   ctx: TaskContext,
   stopped: AbortSignal,
 ): Promise<Ran> {
-  const { attempt, model } = input;
-  const cmd = ['--harness', input.adapter.name, ...(model ? ['--model', model] : [])];
-  const { baseUrl, tokenEnv } = input.adapter.config;
+  const { attempt, model, adapter, gateway } = input;
+  const network = containerNetwork(c.engine, input.network, gateway, adapter.name);
+  const cmd = ['--harness', adapter.name, ...(model ? ['--model', model] : [])];
+  const { baseUrl } = adapter.config;
+  // The gateway holds the upstream: the CLI gets its address, never the configured one.
+  const options: HarnessOptions = gateway
+    ? {
+        args: harnessArgs(input),
+        gateway: { socket: `${GATEWAY_MOUNT}/${GATEWAY_SOCKET}`, basePath: gateway.basePath },
+      }
+    : { baseUrl, args: harnessArgs(input) };
   const env: Record<string, string> = {
     [PROMPT_ENV]: input.wrapperPrompt,
-    [OPTIONS_ENV]: JSON.stringify({ baseUrl, tokenEnv, args: harnessArgs(input) }),
+    [OPTIONS_ENV]: JSON.stringify(options),
   };
   for (const [k, v] of Object.entries(input.env)) if (v !== undefined) env[k] = v;
+  // Nor the host's base-URL overrides, which would point the CLI past it.
+  if (gateway) for (const name of adapter.passEnv) delete env[name];
   const name = `bench-pipeline-${attempt.benchmark}-${attempt.name}-${randomBytes(4).toString('hex')}`
     .replace(/[^a-zA-Z0-9_.-]/g, '-')
     .slice(0, 120);
@@ -79,7 +93,9 @@ export async function runInContainer(
     workspace,
     nanoCpus: c.cpus ? Math.round(c.cpus * 1e9) : undefined,
     memoryBytes: c.memoryBytes,
-    runtime: c.runtimes.get(input.adapter.name),
+    runtime: c.runtimes.get(adapter.name),
+    gateway: gateway?.socketDir,
+    network,
   });
   const logLimitations: string[] = [];
   try {

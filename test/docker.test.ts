@@ -4,12 +4,32 @@
  * where it must run.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { text } from 'node:stream/consumers';
+import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allFiles, benchmarkFiles, makeRig, REPO, type Rig, TOKEN, waitFor } from './helpers/rig.js';
+import {
+  type AttemptNetwork,
+  connectEngine,
+  containerNetwork,
+  type Engine,
+  engineAddress,
+  GATEWAY_MOUNT,
+  GATEWAY_SOCKET,
+} from '../pipeline/docker.js';
+import { InfraError } from '../pipeline/errors.js';
+import { nodeKey } from '../pipeline/keys.js';
+import { Redactor } from '../pipeline/redact.js';
+import { HarnessOutput } from '../tasks/harness-output.js';
+import { harnessAdapter } from '../tasks/harnesses/registry.js';
+import type { RunHarnessRunInput } from '../tasks/run-harness.js';
+import { runInContainer } from '../tasks/run-in-container.js';
+import { allFiles, benchmarkFiles, CLI, makeRig, REPO, type Rig, TOKEN, waitFor } from './helpers/rig.js';
 
 const BASE = 'bench-pipeline-test/busybox:1';
 const IMAGE = 'bench-pipeline-test/attempt:1';
@@ -440,6 +460,18 @@ describe.skipIf(!engineUp)('docker mode, real engine', () => {
     expect(await attemptsOf(rig, 's')).toEqual([]);
   });
 
+  it('network: model without the gateway is refused before any container, and the attempt stays missing', async () => {
+    const rig = await makeRig({
+      ...benchmarkFiles('n', { image: IMAGE, network: 'model' }),
+      'bench.config.mjs': dockerConfig(),
+    });
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr + r.stdout).toContain('network: model leaves an attempt container no network but');
+    expect(await attemptsOf(rig, 'n')).toEqual([]);
+    expect(ownContainers()).toEqual([]);
+  });
+
   it('with a remote engine (tcp), the workspace travels as tar in and out', async () => {
     const rig = await makeRig(dockerBenchmark('r', IMAGE));
     const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], {
@@ -461,5 +493,246 @@ describe.skipIf(!engineUp)('docker mode, real engine', () => {
     expect(r.stderr).toContain('from DOCKER_HOST');
     expect(await rig.invocations()).toBe(0);
     expect(await attemptsOf(rig, 'u')).toEqual([]);
+  });
+});
+
+describe('how an attempt container reaches its model', () => {
+  const local = engineAddress('unix:///var/run/docker.sock');
+  const remote = engineAddress('tcp://127.0.0.1:2375');
+  const gateway = { socketDir: '/tmp/gw', basePath: '' } as const;
+
+  it('open: the engine default network, with or without the gateway', () => {
+    expect(containerNetwork(local, 'open', undefined, 'claude-code')).toEqual({});
+    expect(containerNetwork(local, 'open', gateway, 'claude-code')).toEqual({});
+  });
+
+  it('model: no network but the gateway socket; without a gateway it is refused', () => {
+    expect(containerNetwork(local, 'model', gateway, 'claude-code')).toEqual({ NetworkMode: 'none' });
+    const refused = () => containerNetwork(local, 'model', undefined, 'scripted');
+    expect(refused).toThrow(InfraError);
+    expect(refused).toThrow(/network: model .* scripted does not go through the gateway/);
+  });
+
+  it('a remote engine cannot mount the socket: refused, naming the way to run direct', () => {
+    for (const network of ['open', 'model'] as const) {
+      const refused = () => containerNetwork(remote, network, gateway, 'codex');
+      expect(refused).toThrow(/tcp:\/\/127\.0\.0\.1:2375 is remote: .* gateway's socket/);
+      expect(refused).toThrow(/`gateway: false` on codex/);
+    }
+    expect(containerNetwork(remote, 'open', undefined, 'codex')).toEqual({});
+  });
+});
+
+/**
+ * The gateway seen from inside a container: a stand-in gateway (an HTTP server on a unix socket
+ * in a host directory) and a plain HTTP server on the host's docker bridge address; a harness
+ * image whose claude is a probe (test/fixtures/gateway-probe.sh) run by the image's real
+ * run-attempt, through runInContainer with the gateway fields a run gives it.
+ */
+describe.skipIf(!engineUp)('docker mode, the model gateway', () => {
+  const harness = 'bench-pipeline-test/gateway-harness:1';
+  const agent = 'bench-pipeline-test/gateway-agent:1';
+  /** What a harness gets in place of the real key. */
+  const CAPABILITY = 'bpcap-attempt-7c1e5a90d2b34f68';
+  let dir = '';
+  let socketDir = '';
+  let engine: Engine;
+  let image = '';
+  let bridgeUrl = '';
+  const servers: Server[] = [];
+  const seen: { method?: string; url?: string; apiKey?: string; body: string }[] = [];
+  let connections = 0;
+
+  /** Listens on a unix socket at `at`, or on a free port of `{ host }`. */
+  const listen = async (server: Server, at: string | { host: string }) => {
+    servers.push(server);
+    await new Promise<void>((resolve) => {
+      if (typeof at === 'string') server.listen(at, resolve);
+      else server.listen(0, at.host, resolve);
+    });
+    return server;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bp-gateway-'));
+    writeFileSync(join(dir, 'bench.config.mjs'), 'export default {};\n');
+    const build = ['images', 'build', '--base', 'bench-pipeline-test/node:1', '--clis', '', '--tag', harness];
+    execFileSync(process.execPath, [CLI, ...build], {
+      cwd: dir,
+      env: { ...process.env, BENCH_PIPELINE_CACHE_DIR: join(dir, '.cache') },
+    });
+    const context = join(dir, 'agent');
+    mkdirSync(context);
+    copyFileSync(join(REPO, 'test/fixtures/gateway-probe.sh'), join(context, 'claude'));
+    writeFileSync(
+      join(context, 'Dockerfile'),
+      `FROM ${harness}\nCOPY claude /opt/bench-pipeline/bin/claude\n`,
+    );
+    docker('build', '-q', '-t', agent, context);
+    image = docker('image', 'inspect', '--format', '{{.Id}}', agent);
+    engine = await connectEngine(engineAddress(undefined));
+
+    // The host as a container on the default network sees it: its default route.
+    const route = docker('run', '--rm', BASE, 'ip', 'route');
+    const bridge = /default via (\S+)/.exec(route)?.[1];
+    if (!bridge) throw new Error(`no default route in a container: ${route}`);
+    const plain = await listen(
+      createServer((_q, s) => s.end('bridge reached')),
+      { host: bridge },
+    );
+    bridgeUrl = `http://${bridge}:${(plain.address() as AddressInfo).port}/`;
+
+    socketDir = join(dir, 'gateway');
+    mkdirSync(socketDir);
+    const gateway = createServer(async (q, s) => {
+      const apiKey = q.headers['x-api-key'];
+      seen.push({
+        method: q.method,
+        url: q.url,
+        apiKey: typeof apiKey === 'string' ? apiKey : undefined,
+        body: await text(q),
+      });
+      s.end(`gateway saw ${q.method} ${q.url}`);
+    });
+    gateway.on('connection', () => {
+      connections++;
+    });
+    await listen(gateway, join(socketDir, GATEWAY_SOCKET));
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const server of servers) {
+      server.closeAllConnections();
+      server.close();
+    }
+    for (const i of [agent, harness]) spawnSync('docker', ['image', 'rm', '-f', i]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** One claude-code attempt of the probe, on `network`, through the gateway. */
+  async function probe(network: AttemptNetwork, env: Record<string, string> = {}) {
+    seen.length = 0;
+    connections = 0;
+    const attemptDir = await mkdtemp(join(dir, 'attempt-'));
+    const workspace = join(attemptDir, 'workspace');
+    mkdirSync(workspace);
+    writeFileSync(join(workspace, 'prompt.md'), '# probe\n');
+    const redactor = new Redactor([CAPABILITY]);
+    const output = await HarnessOutput.open(
+      redactor,
+      { log: join(attemptDir, 'agent-run.log'), transcript: undefined },
+      undefined,
+    );
+    const config = { env: { PROBE_BRIDGE: bridgeUrl, ...env }, baseUrl: 'http://configured.invalid' };
+    const adapter = harnessAdapter('claude-code', { 'claude-code': config })!;
+    let inspected: Docker.ContainerInspectInfo | undefined;
+    const container = {
+      engine,
+      runtimes: new Map(),
+      image,
+      runId: 'gateway',
+      cpus: undefined,
+      memoryBytes: undefined,
+    };
+    const input: RunHarnessRunInput = {
+      attempt: {
+        benchmark: 'gw',
+        name: 'claude-code-default-attempt-1',
+        modelId: 'claude-code-default',
+        n: 1,
+        harness: 'claude-code',
+        model: undefined,
+        variant: undefined,
+      },
+      seedKey: '',
+      pinKey: '',
+      mode: 'docker',
+      imageDigest: image,
+      hostRuntimes: {},
+      adapter,
+      cliVersion: 'probe',
+      model: undefined,
+      variant: undefined,
+      wrapperPrompt: 'Probe.',
+      seed: { tree: workspace, entries: [], files: 0, bytes: 0 },
+      workspaceRoot: attemptDir,
+      staging: attemptDir,
+      attemptTag: '',
+      timeoutMs: 60_000,
+      // As a run gives it: the harness env, the capability as the token, a host base-URL override.
+      env: {
+        ...config.env,
+        ANTHROPIC_API_KEY: CAPABILITY,
+        ANTHROPIC_BASE_URL: 'http://from-the-host.invalid',
+      },
+      container,
+      gateway: { socketDir, basePath: '' },
+      network,
+      onSpawn: async (running) => {
+        if ('containerId' in running)
+          inspected = await engine.docker.getContainer(running.containerId).inspect();
+      },
+    };
+    const ctx = {
+      key: nodeKey({ name: 'run-harness', version: 1 }, {}),
+      signal: new AbortController().signal,
+      emit: () => {},
+      redactor,
+    };
+    const started = Date.now();
+    const ran = await runInContainer(input, container, workspace, output, ctx, new AbortController().signal);
+    await output.close();
+    const reached = Object.fromEntries(
+      readFileSync(join(workspace, 'reached.txt'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
+    );
+    const log = readFileSync(join(attemptDir, 'agent-run.log'), 'utf8');
+    return {
+      ran,
+      reached,
+      log,
+      inspected: inspected!,
+      seconds: (Date.now() - started) / 1000,
+      requests: [...seen],
+      connections,
+    };
+  }
+
+  it('network: model reaches the gateway through the mounted socket alone: no host port, no outside address', async () => {
+    const r = await probe('model', { PROBE_OUTSIDE: 'http://1.1.1.1/' });
+    expect(r.ran, r.log).toMatchObject({ exitCode: 0, timedOut: false });
+    expect(r.inspected.HostConfig.NetworkMode).toBe('none');
+    const gatewayMount = r.inspected.Mounts.find((m) => m.Destination === GATEWAY_MOUNT);
+    expect(gatewayMount).toMatchObject({ Source: socketDir, RW: false });
+    // Loopback and nothing else.
+    expect(r.reached.interfaces).toBe('lo');
+    // The CLI's base URL is run-attempt's loopback forwarder: not the configured one, not the host's.
+    expect(r.reached.base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(r.reached.gateway).toBe('gateway saw POST /v1/messages');
+    expect(r.requests).toEqual([
+      { method: 'POST', url: '/v1/messages', apiKey: CAPABILITY, body: '{"model":"m"}' },
+    ]);
+    // The kernel has no route for anything else: refused at once, not a firewall's timeout.
+    expect(r.reached.bridge).toContain('Network is unreachable');
+    expect(r.reached.outside).toContain('Network is unreachable');
+    expect(r.log).not.toContain('run-attempt: the model gateway');
+    // The probe left a connection through the forwarder open (the gateway's second): run-attempt
+    // ended with the CLI all the same.
+    expect(r.connections).toBe(2);
+    expect(r.seconds).toBeLessThan(30);
+  });
+
+  it('network: open reaches the gateway the same way, and the bridge port too', async () => {
+    const r = await probe('open');
+    expect(r.ran, r.log).toMatchObject({ exitCode: 0, timedOut: false });
+    expect(r.inspected.HostConfig.NetworkMode).not.toBe('none');
+    expect(r.reached.interfaces).toContain('eth0');
+    expect(r.reached.gateway).toBe('gateway saw POST /v1/messages');
+    expect(r.requests).toEqual([
+      { method: 'POST', url: '/v1/messages', apiKey: CAPABILITY, body: '{"model":"m"}' },
+    ]);
+    expect(r.reached.bridge).toBe('bridge reached');
   });
 });

@@ -138,7 +138,6 @@ export const OPTIONS_ENV = 'BENCH_PIPELINE_HARNESS_OPTIONS';
 export interface HarnessOptions {
   /** The model API's address from config; never given with a gateway, which holds the upstream. */
   baseUrl?: string;
-  tokenEnv?: string;
   /** The harness's and the variant's extra arguments. */
   args?: string[];
   /**
