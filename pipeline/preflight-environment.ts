@@ -16,6 +16,7 @@ import { TODO_MARKER, todoMarkers } from './validate.js';
  */
 export async function preflightEnvironment(plan: Plan, emit: EventSink): Promise<void> {
   const missingTokens: Diagnostic[] = [];
+  const offline: Diagnostic[] = [];
   const missingClis: string[] = [];
   const unpublishable: string[] = [];
   for (const bp of plan.benchmarks) {
@@ -31,6 +32,12 @@ export async function preflightEnvironment(plan: Plan, emit: EventSink): Promise
           message: `${unset.join(', ')} ${unset.length === 1 ? 'is' : 'are'} not set; ${adapter.name} needs ${unset.length === 1 ? 'it' : 'them'}`,
         });
       }
+      if (bp.mode === 'docker' && bp.bench.manifest.network === 'model' && !adapter.gateway)
+        offline.push({
+          location: bp.bench.source.locate(['network']),
+          field: 'network',
+          message: `model leaves a container no way out but the model gateway, and ${adapter.name} does not go through it (a custom harness without \`gateway\`, or \`gateway: false\`): set network: open, or let it use the gateway`,
+        });
       const program = adapter.argv({ model: line.model, prompt: '', args: [] })[0]!;
       if (bp.mode === 'lite' && !(await which(program)))
         missingClis.push(`${program} (${adapter.name}, ${bp.bench.slug})`);
@@ -49,6 +56,7 @@ export async function preflightEnvironment(plan: Plan, emit: EventSink): Promise
       });
     }
   }
+  if (offline.length) throw new UsageError('a harness could not reach its model', offline);
   if (missingTokens.length)
     throw new UsageError('a harness token is missing from the environment', missingTokens);
   if (missingClis.length)

@@ -466,8 +466,10 @@ describe.skipIf(!engineUp)('docker mode, real engine', () => {
       'bench.config.mjs': dockerConfig(),
     });
     const r = await rig.cli(['run', '--harness', 't', '--attempts', '1']);
-    expect(r.code).toBe(1);
-    expect(r.stderr + r.stdout).toContain('network: model leaves an attempt container no network but');
+    expect(r.code).toBe(2);
+    expect(r.stderr + r.stdout).toMatch(
+      /benchmarks\/n\/runner\.yaml:\d+:\d+: network: model leaves a container no way out but the model gateway, and t does not go through it/,
+    );
     expect(await attemptsOf(rig, 'n')).toEqual([]);
     expect(ownContainers()).toEqual([]);
   });
@@ -722,6 +724,39 @@ describe.skipIf(!engineUp)('docker mode, the model gateway', () => {
     // ended with the CLI all the same.
     expect(r.connections).toBe(2);
     expect(r.seconds).toBeLessThan(30);
+  });
+
+  it('bench-pipeline run, network: model: the real gateway is the only way out, and the key stays on the host', async () => {
+    // The model API on the host's loopback: the gateway reaches it, a container could not.
+    const upstreamSaw: (string | undefined)[] = [];
+    const api = await listen(
+      createServer((q, s) => {
+        const key = q.headers['x-api-key'];
+        upstreamSaw.push(typeof key === 'string' ? key : undefined);
+        q.resume();
+        s.end('the model API answered');
+      }),
+      { host: '127.0.0.1' },
+    );
+    const upstream = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+    const rig = await makeRig({
+      ...benchmarkFiles('n', { image: agent, network: 'model', allowed_harnesses: '[claude-code]' }),
+      'bench.config.mjs': `export default { harnesses: { 'claude-code': { baseUrl: '${upstream}', env: { PROBE_BRIDGE: '${bridgeUrl}' } } } };\n`,
+    });
+    const r = await rig.cli(['run', '--harness', 'claude-code', '--attempts', '1'], {
+      ANTHROPIC_API_KEY: TOKEN,
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const attempt = 'benchmarks/n/eval-attempts/claude-code-default-attempt-1';
+    const reached = await rig.read(`${attempt}/reached.txt`);
+    expect(reached).toContain('gateway: the model API answered');
+    expect(reached).toMatch(/key: bpgw-/);
+    expect(reached).toMatch(/bridge: .*Network is unreachable/);
+    expect(upstreamSaw).toEqual([TOKEN]);
+    const log = JSON.parse(await rig.read(`${attempt}/run-log.json`));
+    expect(log.gateway).toMatchObject({ used: true, requests: 1, upstream, keyEnv: 'ANTHROPIC_API_KEY' });
+    const files = await allFiles(join(rig.dir, 'benchmarks'));
+    expect(files.filter((f) => f.content.includes(TOKEN)).map((f) => f.path)).toEqual([]);
   });
 
   it('network: open reaches the gateway the same way, and the bridge port too', async () => {
