@@ -11,6 +11,7 @@ import {
   sseEvent,
 } from './protocol.js';
 import { type Reply, USAGE } from './script.js';
+import type { Usage } from './usage.js';
 
 /**
  * Anthropic Messages API (`POST /v1/messages`), as Claude Code calls it. A stream is
@@ -35,7 +36,7 @@ export const anthropicMessages: Protocol = {
     );
   },
 
-  send(res, body, reply) {
+  send(res, body, reply, planned) {
     const model = typeof body.model === 'string' ? body.model : 'claude-fake';
     const id = fakeId('msg_');
     const block = contentBlock(reply);
@@ -49,22 +50,23 @@ export const anthropicMessages: Protocol = {
         content: [block],
         stop_reason: stopReason,
         stop_sequence: null,
-        usage: usage(USAGE.outputTokens),
+        usage: usage(planned, planned.outputTokens),
       });
-      return;
+      return reported(planned);
     }
     openSse(res);
     const ev = (type: string, data: Record<string, unknown>) => sseEvent(res, type, { type, ...data });
     const message = { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null };
-    ev('message_start', { message: { ...message, stop_sequence: null, usage: usage(1) } });
+    ev('message_start', { message: { ...message, stop_sequence: null, usage: usage(planned, 1) } });
     ev('ping', {});
     streamBlock(ev, block);
     ev('message_delta', {
       delta: { stop_reason: stopReason, stop_sequence: null },
-      usage: { output_tokens: USAGE.outputTokens },
+      usage: { output_tokens: planned.outputTokens },
     });
     ev('message_stop', {});
     res.end();
+    return reported(planned);
   },
 };
 
@@ -98,12 +100,27 @@ function streamBlock(ev: Emit, block: Record<string, unknown>): void {
   ev('content_block_stop', { index: 0 });
 }
 
-function usage(outputTokens: number) {
+/** Anthropic's `input_tokens` leaves out the cache tokens, which it reports beside them. */
+function usage(planned: Usage, outputTokens: number) {
   return {
-    input_tokens: USAGE.inputTokens,
+    input_tokens: uncachedInput(planned),
     output_tokens: outputTokens,
-    cache_creation_input_tokens: 0,
-    cache_read_input_tokens: 0,
+    cache_creation_input_tokens: planned.cacheWriteTokens,
+    cache_read_input_tokens: planned.cacheReadTokens,
+  };
+}
+
+function uncachedInput(planned: Usage): number {
+  return planned.inputTokens - planned.cacheReadTokens - planned.cacheWriteTokens;
+}
+
+/** What a reply reported: the usage of `message_start`, with the output tokens of `message_delta`. */
+function reported(planned: Usage): Usage {
+  return {
+    inputTokens: uncachedInput(planned),
+    outputTokens: planned.outputTokens,
+    cacheReadTokens: planned.cacheReadTokens,
+    cacheWriteTokens: planned.cacheWriteTokens,
   };
 }
 

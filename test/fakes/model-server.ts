@@ -10,8 +10,8 @@
  *
  * Each plays the script in `script.ts`: first a tool call that makes the CLI write `hello.txt`
  * ("hello from <cli>") in its working directory, then, once the tool result is back, a final text
- * that echoes the API key the request carried. Every request is recorded, headers and parsed body,
- * for tests to assert on. With `hang: true` every model call opens its stream and never ends it,
+ * that echoes the API key the request carried. Every request is recorded, headers, parsed body
+ * and the usage its answer reported, for tests to assert on. With `hang: true` every model call opens its stream and never ends it,
  * for timeout tests.
  *
  *     const server = await startModelServer();
@@ -33,10 +33,12 @@ import { openaiChat } from './openai-chat.js';
 import { openaiResponses } from './openai-responses.js';
 import { apiKeyOf, isRecord, openSse, type Protocol, type ProtocolName, sendJson } from './protocol.js';
 import { decideReply, findCwd, type Reply } from './script.js';
+import { plannedUsage, type Usage, type UsageOptions } from './usage.js';
 
 export type { ProtocolName } from './protocol.js';
 export type { CliName } from './script.js';
 export { HELLO_FILE, helloContent, USAGE } from './script.js';
+export { CACHE_USAGE, type Usage } from './usage.js';
 
 /** How the server answered a request. */
 export type Answer =
@@ -64,9 +66,14 @@ export interface RecordedRequest {
   /** The key from `x-api-key` or `Authorization: Bearer`, if any. */
   apiKey?: string;
   answer: Answer;
+  /**
+   * The usage the answer reported, in the protocol's own meaning (see `Usage`); absent when it
+   * reported none: hangs, and Chat Completions streams without `include_usage`.
+   */
+  usage?: Usage;
 }
 
-export interface ModelServerOptions {
+export interface ModelServerOptions extends UsageOptions {
   /** 0 (the default) picks a free port. */
   port?: number;
   /** The address to listen on: 127.0.0.1 by default; the Docker bridge's, for containers. */
@@ -101,11 +108,12 @@ const MODELS = ['claude-sonnet-4-5', 'gpt-5.5', 'fake-model'];
 export async function startModelServer(options: ModelServerOptions = {}): Promise<ModelServer> {
   const requests: RecordedRequest[] = [];
   const log = options.log ?? (() => {});
+  const usage = plannedUsage(options);
 
   const server = createServer((req, res) => {
     readBody(req)
       .then((raw) => {
-        const record = handle(req, res, raw, options.hang === true);
+        const record = handle(req, res, raw, options.hang === true, usage);
         requests.push(record);
         const key = record.apiKey ? ` (key ${record.apiKey})` : '';
         log(`${record.method} ${record.path} -> ${record.answer}${key}`);
@@ -139,7 +147,13 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
 }
 
 /** Answers one request and returns its record; never throws (a bad body is a 400). */
-function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer, hang: boolean): RecordedRequest {
+function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  raw: Buffer,
+  hang: boolean,
+  usage: Usage,
+): RecordedRequest {
   const method = req.method ?? 'GET';
   const path = req.url ?? '/';
   const record = (answer: Answer, extra: Partial<RecordedRequest> = {}): RecordedRequest => ({
@@ -180,8 +194,11 @@ function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer, hang: bo
       cwd: findCwd(raw.toString('utf8')),
       apiKey: apiKeyOf(req.headers),
     });
-    protocol.send(res, body, reply);
-    return record(reply.kind, { protocol: protocol.name });
+    const served = protocol.send(res, body, reply, usage);
+    return record(
+      reply.kind,
+      served ? { protocol: protocol.name, usage: served } : { protocol: protocol.name },
+    );
   }
   if ((method === 'GET' || method === 'HEAD') && route === '/models') {
     const data = MODELS.map((id) => ({

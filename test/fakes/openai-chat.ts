@@ -9,7 +9,7 @@ import {
   sendJson,
   sseEvent,
 } from './protocol.js';
-import { USAGE } from './script.js';
+import type { Usage } from './usage.js';
 
 /**
  * OpenAI Chat Completions (`POST /v1/chat/completions`), as opencode calls it through
@@ -35,17 +35,13 @@ export const openaiChat: Protocol = {
     return asArray(body.messages).some((m) => isRecord(m) && m.role === 'tool');
   },
 
-  send(res, body, reply) {
+  send(res, body, reply, planned) {
     const base = {
       id: fakeId('chatcmpl-'),
       created: Math.floor(Date.now() / 1000),
       model: typeof body.model === 'string' ? body.model : 'fake-model',
     };
-    const usage = {
-      prompt_tokens: USAGE.inputTokens,
-      completion_tokens: USAGE.outputTokens,
-      total_tokens: USAGE.inputTokens + USAGE.outputTokens,
-    };
+    const usage = chatUsage(planned);
     const call =
       reply.kind === 'tool_call'
         ? { id: fakeId('call_'), type: 'function', name: reply.name, arguments: JSON.stringify(reply.input) }
@@ -69,7 +65,7 @@ export const openaiChat: Protocol = {
         choices: [{ index: 0, message, finish_reason: finish }],
         usage,
       });
-      return;
+      return reported(planned);
     }
 
     openSse(res);
@@ -96,10 +92,37 @@ export const openaiChat: Protocol = {
     }
     chunk({}, finish);
     const options = isRecord(body.stream_options) ? body.stream_options : {};
-    if (options.include_usage === true) {
-      sseEvent(res, undefined, { ...base, object: 'chat.completion.chunk', choices: [], usage });
-    }
+    const withUsage = options.include_usage === true;
+    if (withUsage) sseEvent(res, undefined, { ...base, object: 'chat.completion.chunk', choices: [], usage });
     sseEvent(res, undefined, '[DONE]');
     res.end();
+    return withUsage ? reported(planned) : undefined;
   },
 };
+
+/**
+ * `prompt_tokens` includes the `cached_tokens` read from the cache. The details and the cost are
+ * there only when asked for, so that by default the usage is the plain one the CLIs are tested on.
+ */
+function chatUsage(planned: Usage): Record<string, unknown> {
+  const usage: Record<string, unknown> = {
+    prompt_tokens: planned.inputTokens,
+    completion_tokens: planned.outputTokens,
+    total_tokens: planned.inputTokens + planned.outputTokens,
+  };
+  if (planned.cacheReadTokens > 0) usage.prompt_tokens_details = { cached_tokens: planned.cacheReadTokens };
+  if (planned.costUsd !== undefined) usage.cost = planned.costUsd;
+  return usage;
+}
+
+/** What the usage (in the last chunk, or the one JSON body) reported. */
+function reported(planned: Usage): Usage {
+  const usage: Usage = {
+    inputTokens: planned.inputTokens,
+    outputTokens: planned.outputTokens,
+    cacheReadTokens: planned.cacheReadTokens,
+    cacheWriteTokens: 0,
+  };
+  if (planned.costUsd !== undefined) usage.costUsd = planned.costUsd;
+  return usage;
+}

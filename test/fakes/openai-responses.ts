@@ -9,7 +9,8 @@ import {
   sendJson,
   sseEvent,
 } from './protocol.js';
-import { type Reply, USAGE } from './script.js';
+import type { Reply } from './script.js';
+import type { Usage } from './usage.js';
 
 /**
  * OpenAI Responses API (`POST /v1/responses`), as codex calls it. A stream is `response.created`,
@@ -38,7 +39,7 @@ export const openaiResponses: Protocol = {
     return asArray(body.input).some((item) => isRecord(item) && outputs.has(String(item.type)));
   },
 
-  send(res, body, reply) {
+  send(res, body, reply, planned) {
     const model = typeof body.model === 'string' ? body.model : 'gpt-fake';
     const response = {
       id: fakeId('resp_'),
@@ -52,10 +53,10 @@ export const openaiResponses: Protocol = {
     };
     const item = outputItem(reply);
     const { text: _text, ...finished } = item;
-    const done = { ...response, status: 'completed', output: [finished], usage: usage() };
+    const done = { ...response, status: 'completed', output: [finished], usage: usage(planned) };
     if (body.stream !== true) {
       sendJson(res, 200, done);
-      return;
+      return reported(planned);
     }
     openSse(res);
     let seq = 0;
@@ -89,6 +90,7 @@ export const openaiResponses: Protocol = {
     ev('response.output_item.done', { output_index: 0, item: finished });
     ev('response.completed', { response: done });
     res.end();
+    return reported(planned);
   },
 };
 
@@ -126,12 +128,23 @@ function outputItem(reply: Reply): OutputItem {
   };
 }
 
-function usage() {
+/** `input_tokens` includes the `cached_tokens` read from the cache; writes are not reported. */
+function usage(planned: Usage) {
   return {
-    input_tokens: USAGE.inputTokens,
-    input_tokens_details: { cached_tokens: 0 },
-    output_tokens: USAGE.outputTokens,
+    input_tokens: planned.inputTokens,
+    input_tokens_details: { cached_tokens: planned.cacheReadTokens },
+    output_tokens: planned.outputTokens,
     output_tokens_details: { reasoning_tokens: 0 },
-    total_tokens: USAGE.inputTokens + USAGE.outputTokens,
+    total_tokens: planned.inputTokens + planned.outputTokens,
+  };
+}
+
+/** What `response.completed` (or the one JSON body) reported. */
+function reported(planned: Usage): Usage {
+  return {
+    inputTokens: planned.inputTokens,
+    outputTokens: planned.outputTokens,
+    cacheReadTokens: planned.cacheReadTokens,
+    cacheWriteTokens: 0,
   };
 }

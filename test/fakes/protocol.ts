@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { CliName, OfferedTool, Reply } from './script.js';
+import type { Usage } from './usage.js';
 
 /** The wire protocols the fake server speaks, one per agent CLI. */
 export type ProtocolName = 'anthropic-messages' | 'openai-responses' | 'openai-chat';
@@ -14,8 +15,11 @@ export interface Protocol {
   cli: CliName;
   tools(body: Record<string, unknown>): OfferedTool[];
   hasToolResult(body: Record<string, unknown>): boolean;
-  /** Writes the whole response and ends it. */
-  send(res: ServerResponse, body: Record<string, unknown>, reply: Reply): void;
+  /**
+   * Writes the whole response and ends it, reporting `usage` in the protocol's own shape; returns
+   * the usage as the response reported it, `undefined` when it reported none.
+   */
+  send(res: ServerResponse, body: Record<string, unknown>, reply: Reply, usage: Usage): Usage | undefined;
 }
 
 /** The key a request carried: `x-api-key` (Anthropic) or `Authorization: Bearer` (both). */
