@@ -11,17 +11,29 @@
  * Each plays the script in `script.ts`: first a tool call that makes the CLI write `hello.txt`
  * ("hello from <cli>") in its working directory, then, once the tool result is back, a final text
  * that echoes the API key the request carried. Every request is recorded, headers, parsed body
- * and the usage its answer reported, for tests to assert on. With `hang: true` every model call opens its stream and never ends it,
- * for timeout tests.
+ * and the usage its answer reported, for tests to assert on.
+ *
+ * For tests of what stands between a CLI and its API, model calls (and only they) can be made to
+ * misbehave, from the start or switched while the server runs:
+ *
+ * - `hang: true`: every model call opens its stream and never ends it (timeout tests);
+ * - `setFault(fault)`: an HTTP error in the API's own shape, or a stream cut mid-reply, for the
+ *   next `times` calls or until switched off (see `faults.ts`);
+ * - `refuseKeys`: calls with one of these keys get a 401, others are served;
+ * - `delayMs`: every call is held that long before anything of its answer is sent;
+ * - `cacheTokens`, `reportCost`: usage with cache tokens, and a cost (see `usage.ts`).
  *
  *     const server = await startModelServer();
  *     // ... run a CLI against server.url ...
  *     expect(server.requests.map((r) => r.apiKey)).toContain(TOKEN);
+ *     server.setFault({ status: 529, times: 2 });
+ *     // ... the next two model calls are overloaded ...
  *     await server.close();
  *
  * Standalone, for manual checks (prints the url, then one line per request):
  *
  *     node --import jiti/register test/fakes/model-server.ts [--port 8080] [--hang]
+ *       [--fault 529|cut] [--refuse KEY]... [--delay-ms N]
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,30 +41,26 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { anthropicMessages, countTokens } from './anthropic-messages.js';
+import { type Fault, faultSwitch } from './faults.js';
+import { answerModelCall, type ModelCallAnswer, type ModelCallState } from './model-call.js';
 import { openaiChat } from './openai-chat.js';
 import { openaiResponses } from './openai-responses.js';
-import { apiKeyOf, isRecord, openSse, type Protocol, type ProtocolName, sendJson } from './protocol.js';
-import { decideReply, findCwd, type Reply } from './script.js';
+import { apiKeyOf, isRecord, type Protocol, type ProtocolName, sendJson } from './protocol.js';
 import { plannedUsage, type Usage, type UsageOptions } from './usage.js';
 
+export type { CutFault, Fault, StatusFault } from './faults.js';
+export { errorBody } from './faults.js';
 export type { ProtocolName } from './protocol.js';
 export type { CliName } from './script.js';
 export { HELLO_FILE, helloContent, USAGE } from './script.js';
 export { CACHE_USAGE, type Usage } from './usage.js';
 
 /** How the server answered a request. */
-export type Answer =
-  | Reply['kind']
-  | 'hang'
-  | 'count_tokens'
-  | 'models'
-  | 'probe'
-  | 'not_found'
-  | 'bad_request';
+export type Answer = ModelCallAnswer | 'count_tokens' | 'models' | 'probe' | 'not_found' | 'bad_request';
 
-/** One request as it arrived, kept in arrival order. */
+/** One request as it arrived, kept in the order they were answered. */
 export interface RecordedRequest {
-  /** `Date.now()` when the body had been read. */
+  /** `Date.now()` when the body had been read (before any `delayMs`). */
   at: number;
   method: string;
   /** Path with query, e.g. `/v1/messages?beta=true`. */
@@ -66,9 +74,11 @@ export interface RecordedRequest {
   /** The key from `x-api-key` or `Authorization: Bearer`, if any. */
   apiKey?: string;
   answer: Answer;
+  /** The fault the request was answered with (`answer` is then `fault-<status>` or `cut`). */
+  fault?: Fault;
   /**
    * The usage the answer reported, in the protocol's own meaning (see `Usage`); absent when it
-   * reported none: hangs, and Chat Completions streams without `include_usage`.
+   * reported none: faults, cuts, hangs, and Chat Completions streams without `include_usage`.
    */
   usage?: Usage;
 }
@@ -80,6 +90,12 @@ export interface ModelServerOptions extends UsageOptions {
   host?: string;
   /** Model calls open their stream and never finish it (for timeout tests). */
   hang?: boolean;
+  /** The fault model calls get from the start; see `ModelServer.setFault`. */
+  fault?: Fault;
+  /** Keys whose model calls get a 401 `authentication_error` (OpenAI: `invalid_api_key`). */
+  refuseKeys?: Iterable<string>;
+  /** Milliseconds every model call is held before any of its answer is sent. */
+  delayMs?: number;
   /** Called with one line per request; silent when absent. */
   log?: (line: string) => void;
 }
@@ -92,7 +108,16 @@ export interface ModelServer {
   requests: RecordedRequest[];
   /** The recorded model calls of one protocol, i.e. the CLI's model turns and side tasks. */
   calls(protocol: ProtocolName): RecordedRequest[];
-  /** Stops listening and drops open connections, hung streams included. */
+  /**
+   * From the next model call on, answer with `fault` (its `times` counted from now), or serve
+   * normally again with `undefined`. A refused key still gets its 401, without counting.
+   */
+  setFault(fault: Fault | undefined): void;
+  /** Replaces the set of refused keys. */
+  setRefuseKeys(keys: Iterable<string>): void;
+  /** Holds model calls that arrive from now on for `ms` (0: not at all); calls held already keep theirs. */
+  setDelayMs(ms: number): void;
+  /** Stops listening and drops open connections, hung streams and held calls included. */
   close(): Promise<void>;
 }
 
@@ -108,12 +133,28 @@ const MODELS = ['claude-sonnet-4-5', 'gpt-5.5', 'fake-model'];
 export async function startModelServer(options: ModelServerOptions = {}): Promise<ModelServer> {
   const requests: RecordedRequest[] = [];
   const log = options.log ?? (() => {});
-  const usage = plannedUsage(options);
+  const state: ModelCallState = {
+    hang: options.hang === true,
+    faults: faultSwitch(options.fault),
+    refused: new Set(options.refuseKeys),
+    delayMs: options.delayMs ?? 0,
+    usage: plannedUsage(options),
+  };
+  // Held calls' timers, so close() need not wait for them.
+  const held = new Set<NodeJS.Timeout>();
+  const hold = (ms: number) =>
+    new Promise<void>((done) => {
+      const timer = setTimeout(() => {
+        held.delete(timer);
+        done();
+      }, ms);
+      held.add(timer);
+    });
 
   const server = createServer((req, res) => {
     readBody(req)
-      .then((raw) => {
-        const record = handle(req, res, raw, options.hang === true, usage);
+      .then((raw) => handle(req, res, raw, state, hold))
+      .then((record) => {
         requests.push(record);
         const key = record.apiKey ? ` (key ${record.apiKey})` : '';
         log(`${record.method} ${record.path} -> ${record.answer}${key}`);
@@ -122,7 +163,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
         // A fake that throws must fail the CLI's request, not the test process.
         log(`${req.method} ${req.url} -> error: ${String(err)}`);
         if (res.headersSent) res.destroy();
-        else sendJson(res, 500, errorBody('api_error', `fake model server: ${String(err)}`));
+        else sendJson(res, 500, anthropicError('api_error', `fake model server: ${String(err)}`));
       });
   });
 
@@ -137,8 +178,17 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     port,
     requests,
     calls: (protocol) => requests.filter((r) => r.protocol === protocol),
+    setFault: (fault) => state.faults.set(fault),
+    setRefuseKeys: (keys) => {
+      state.refused = new Set(keys);
+    },
+    setDelayMs: (ms) => {
+      state.delayMs = ms;
+    },
     close: () =>
       new Promise<void>((done) => {
+        for (const timer of held) clearTimeout(timer);
+        held.clear();
         server.close(() => done());
         // Hung streams and keep-alive sockets would otherwise hold close() open forever.
         server.closeAllConnections();
@@ -146,18 +196,19 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
   };
 }
 
-/** Answers one request and returns its record; never throws (a bad body is a 400). */
-function handle(
+/** Answers one request and returns its record; never rejects (a bad body is a 400). */
+async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   raw: Buffer,
-  hang: boolean,
-  usage: Usage,
-): RecordedRequest {
+  state: ModelCallState,
+  hold: (ms: number) => Promise<void>,
+): Promise<RecordedRequest> {
   const method = req.method ?? 'GET';
   const path = req.url ?? '/';
+  const at = Date.now();
   const record = (answer: Answer, extra: Partial<RecordedRequest> = {}): RecordedRequest => ({
-    at: Date.now(),
+    at,
     method,
     path,
     headers: req.headers,
@@ -178,27 +229,13 @@ function handle(
   if (protocol) {
     const body = parseBody(raw);
     if (!isRecord(body)) {
-      sendJson(res, 400, errorBody('invalid_request_error', 'body is not a JSON object'));
+      sendJson(res, 400, anthropicError('invalid_request_error', 'body is not a JSON object'));
       return record('bad_request', { protocol: protocol.name });
     }
-    if (hang) {
-      // The stream opens, then nothing: the client waits until it gives up or is killed.
-      openSse(res);
-      res.write(': the fake model server hangs on purpose\n\n');
-      return record('hang', { protocol: protocol.name });
-    }
-    const reply = decideReply({
-      cli: protocol.cli,
-      tools: protocol.tools(body),
-      hasToolResult: protocol.hasToolResult(body),
-      cwd: findCwd(raw.toString('utf8')),
-      apiKey: apiKeyOf(req.headers),
-    });
-    const served = protocol.send(res, body, reply, usage);
-    return record(
-      reply.kind,
-      served ? { protocol: protocol.name, usage: served } : { protocol: protocol.name },
-    );
+    if (state.delayMs > 0) await hold(state.delayMs);
+    const call = { protocol, body, bodyText: raw.toString('utf8'), apiKey: apiKeyOf(req.headers) };
+    const { answer, ...outcome } = answerModelCall(res, call, state);
+    return record(answer, { protocol: protocol.name, ...outcome });
   }
   if ((method === 'GET' || method === 'HEAD') && route === '/models') {
     const data = MODELS.map((id) => ({
@@ -224,12 +261,15 @@ function handle(
     sendJson(res, 200, {});
     return record('probe');
   }
-  sendJson(res, 404, errorBody('not_found_error', `fake model server: no route for ${method} ${path}`));
+  sendJson(res, 404, anthropicError('not_found_error', `fake model server: no route for ${method} ${path}`));
   return record('not_found');
 }
 
-/** An error body both API families' clients can read: `{type: 'error', error: {type, message}}`. */
-function errorBody(type: string, message: string) {
+/**
+ * The error body of the server's own failures (no route, bad body): Anthropic's shape,
+ * `{type: 'error', error: {type, message}}`, which clients of both API families can read.
+ */
+function anthropicError(type: string, message: string) {
   return { type: 'error', error: { type, message } };
 }
 
@@ -258,12 +298,22 @@ function parseBody(raw: Buffer): unknown {
   }
 }
 
-/** Standalone use: `--port N`, `--hang`; runs until SIGINT or SIGTERM. */
+/**
+ * Standalone use: `--port N`, `--hang`, `--fault <status>|cut` (permanent), `--refuse KEY`
+ * (repeatable), `--delay-ms N`; runs until SIGINT or SIGTERM.
+ */
 async function main(argv: string[]): Promise<void> {
-  const portAt = argv.indexOf('--port');
+  const value = (flag: string) => {
+    const at = argv.indexOf(flag);
+    return at >= 0 ? argv[at + 1] : undefined;
+  };
+  const fault = value('--fault');
   const server = await startModelServer({
-    port: portAt >= 0 ? Number(argv[portAt + 1]) : 0,
+    port: Number(value('--port') ?? 0),
     hang: argv.includes('--hang'),
+    fault: fault === undefined ? undefined : fault === 'cut' ? { cut: true } : { status: Number(fault) },
+    refuseKeys: argv.flatMap((arg, i) => (arg === '--refuse' && argv[i + 1] ? [argv[i + 1]!] : [])),
+    delayMs: Number(value('--delay-ms') ?? 0),
     log: (line) => console.log(line),
   });
   console.log(JSON.stringify({ url: server.url, port: server.port }));
