@@ -36,6 +36,7 @@ export interface ModelCallState {
   faults: FaultSwitch;
   refused: Set<string>;
   delayMs: number;
+  dumpEnv: boolean;
   /** What every reply reports (see `plannedUsage`). */
   usage: Usage;
 }
@@ -69,6 +70,7 @@ export function answerModelCall(
     hasToolResult: protocol.hasToolResult(body),
     cwd: findCwd(call.bodyText),
     apiKey,
+    dumpEnv: state.dumpEnv,
   });
   if (fault) {
     // A real reply that dies mid-stream: what it would have reported never arrives.

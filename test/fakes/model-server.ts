@@ -21,6 +21,8 @@
  *   next `times` calls or until switched off (see `faults.ts`);
  * - `refuseKeys`: calls with one of these keys get a 401, others are served;
  * - `delayMs`: every call is held that long before anything of its answer is sent;
+ * - `dumpEnv: true`: the script writes through the CLI's shell tool and dumps its environment to
+ *   `env.b64` (see `script.ts`);
  * - `cacheTokens`, `reportCost`: usage with cache tokens, and a cost (see `usage.ts`).
  *
  *     const server = await startModelServer();
@@ -33,7 +35,7 @@
  * Standalone, for manual checks (prints the url, then one line per request):
  *
  *     node --import jiti/register test/fakes/model-server.ts [--port 8080] [--hang]
- *       [--fault 529|cut] [--refuse KEY]... [--delay-ms N]
+ *       [--fault 529|cut] [--refuse KEY]... [--delay-ms N] [--dump-env]
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -52,7 +54,7 @@ export type { CutFault, Fault, StatusFault } from './faults.js';
 export { errorBody } from './faults.js';
 export type { ProtocolName } from './protocol.js';
 export type { CliName } from './script.js';
-export { HELLO_FILE, helloContent, USAGE } from './script.js';
+export { ENV_FILE, HELLO_FILE, helloContent, readEnvDump, USAGE } from './script.js';
 export { CACHE_USAGE, type Usage } from './usage.js';
 
 /** How the server answered a request. */
@@ -96,6 +98,8 @@ export interface ModelServerOptions extends UsageOptions {
   refuseKeys?: Iterable<string>;
   /** Milliseconds every model call is held before any of its answer is sent. */
   delayMs?: number;
+  /** The first turn writes through the shell tool and dumps the environment to `env.b64`. */
+  dumpEnv?: boolean;
   /** Called with one line per request; silent when absent. */
   log?: (line: string) => void;
 }
@@ -138,6 +142,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     faults: faultSwitch(options.fault),
     refused: new Set(options.refuseKeys),
     delayMs: options.delayMs ?? 0,
+    dumpEnv: options.dumpEnv === true,
     usage: plannedUsage(options),
   };
   // Held calls' timers, so close() need not wait for them.
@@ -300,7 +305,7 @@ function parseBody(raw: Buffer): unknown {
 
 /**
  * Standalone use: `--port N`, `--hang`, `--fault <status>|cut` (permanent), `--refuse KEY`
- * (repeatable), `--delay-ms N`; runs until SIGINT or SIGTERM.
+ * (repeatable), `--delay-ms N`, `--dump-env`; runs until SIGINT or SIGTERM.
  */
 async function main(argv: string[]): Promise<void> {
   const value = (flag: string) => {
@@ -314,6 +319,7 @@ async function main(argv: string[]): Promise<void> {
     fault: fault === undefined ? undefined : fault === 'cut' ? { cut: true } : { status: Number(fault) },
     refuseKeys: argv.flatMap((arg, i) => (arg === '--refuse' && argv[i + 1] ? [argv[i + 1]!] : [])),
     delayMs: Number(value('--delay-ms') ?? 0),
+    dumpEnv: argv.includes('--dump-env'),
     log: (line) => console.log(line),
   });
   console.log(JSON.stringify({ url: server.url, port: server.port }));

@@ -4,6 +4,10 @@
  * is in the conversation, the model says it is done and echoes the API key it was called with (so
  * tests can prove the pipeline masks that key in everything it writes). Requests that offer no
  * usable tool (title generation and other side tasks) get a short plain answer.
+ *
+ * With `dumpEnv`, the first turn goes through the CLI's shell tool instead, and the same command
+ * also writes the shell's whole environment to `env.b64`, base64-encoded: a test decodes it to see
+ * which values the agent really had, which a redactor masking secrets in plain text cannot hide.
  */
 
 /** Which agent CLI a protocol stands for; also what `hello.txt` says ("hello from codex"). */
@@ -11,6 +15,19 @@ export type CliName = 'claude-code' | 'codex' | 'opencode';
 
 /** The file the first turn makes the CLI write, relative to its working directory. */
 export const HELLO_FILE = 'hello.txt';
+
+/** Written beside `hello.txt` in env-dump mode: `env -0 | base64 -w0`. */
+export const ENV_FILE = 'env.b64';
+
+/** The environment in an `env.b64`: base64 of NUL-terminated `NAME=value` entries. */
+export function readEnvDump(base64: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of Buffer.from(base64, 'base64').toString('utf8').split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return env;
+}
 
 /** What `hello.txt` holds after a run of `cli`, with no trailing newline. */
 export function helloContent(cli: CliName): string {
@@ -46,6 +63,8 @@ export interface TurnContext {
   /** The CLI's working directory, when its prompt says; write tools want absolute paths. */
   cwd: string | undefined;
   apiKey: string | undefined;
+  /** Write through a shell tool, and dump its environment to `env.b64` too. */
+  dumpEnv?: boolean;
 }
 
 /** The next reply of the script; pure, so the protocol modules only encode it. */
@@ -57,23 +76,31 @@ export function decideReply(turn: TurnContext): Reply {
   if (call) return call;
   // Title generation, quota probes and the like offer no tools; a call with no usable tool
   // should not loop either, so it too gets a plain answer naming what was missing.
-  const why = turn.tools.length === 0 ? 'Hello file' : 'fake model: no file-writing tool offered';
+  const missing = turn.dumpEnv ? 'shell' : 'file-writing';
+  const why = turn.tools.length === 0 ? 'Hello file' : `fake model: no ${missing} tool offered`;
   return { kind: 'side', text: why };
 }
 
-/** A call of the first offered tool that can write the file, in order of preference. */
+/**
+ * A call of the first offered tool that can write the file, in order of preference; in env-dump
+ * mode, of a shell tool only.
+ */
 function writeCall(turn: TurnContext): Reply | undefined {
   const content = helloContent(turn.cli);
   const path = turn.cwd ? `${turn.cwd.replace(/\/+$/, '')}/${HELLO_FILE}` : HELLO_FILE;
   // A shell line that writes exactly `content`, without a trailing newline, like the write tools.
-  const shell = `printf '%s' '${content}' > ${HELLO_FILE}`;
+  // The environment is NUL-separated (`env -0`) so that values with newlines decode as they were.
+  const hello = `printf '%s' '${content}' > ${HELLO_FILE}`;
+  const shell = turn.dumpEnv ? `${hello} && env -0 | base64 -w0 > ${ENV_FILE}` : hello;
   const fns = turn.tools.filter((t) => t.kind === 'function');
   const has = (t: OfferedTool, p: string) => t.properties.includes(p);
 
   // Claude Code `Write` {file_path, content}, opencode `write` {filePath, content}.
   const write = fns.find((t) => /^write(_file)?$/i.test(t.name) && has(t, 'content'));
   const pathProp = write?.properties.find((p) => /path/i.test(p));
-  if (write && pathProp) return { kind: 'tool_call', name: write.name, input: { [pathProp]: path, content } };
+  if (write && pathProp && !turn.dumpEnv) {
+    return { kind: 'tool_call', name: write.name, input: { [pathProp]: path, content } };
+  }
 
   // Codex unified exec: `exec_command` {cmd}; it runs in the turn's cwd.
   const exec = fns.find((t) => t.name === 'exec_command' && has(t, 'cmd'));
@@ -85,7 +112,9 @@ function writeCall(turn: TurnContext): Reply | undefined {
   const line = fns.find((t) => /^(shell_command|bash)$/i.test(t.name) && has(t, 'command'));
   if (line) {
     const input: Record<string, unknown> = { command: shell };
-    if (has(line, 'description')) input.description = `Write ${HELLO_FILE}`;
+    if (has(line, 'description')) {
+      input.description = turn.dumpEnv ? `Write ${HELLO_FILE} and ${ENV_FILE}` : `Write ${HELLO_FILE}`;
+    }
     return { kind: 'tool_call', name: line.name, input };
   }
   return undefined;
