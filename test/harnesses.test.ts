@@ -7,28 +7,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELLO_FILE, helloContent, type ModelServer, startModelServer } from './fakes/model-server.js';
+import { CLIS, HARNESSES, clisInstalled as installed } from './helpers/clis.js';
 import { allFiles, benchmarkFiles, makeRig, type Rig, TOKEN, waitFor } from './helpers/rig.js';
-
-const CLIS = join(
-  process.env.BENCH_PIPELINE_TEST_CLIS ??
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'bench-pipeline/test-clis'),
-  'node_modules/.bin',
-);
-const installed = ['claude', 'codex', 'opencode'].every((c) => existsSync(join(CLIS, c)));
-if (!installed && process.env.CI === 'true') {
-  throw new Error(`CI=true but the agent CLIs are not in ${CLIS}: run test/harnesses/install-clis.sh first`);
-}
-
-/** Each CLI, the model it is asked for, its attempt directory prefix and how it reaches the fake API. */
-const HARNESSES = [
-  { harness: 'claude-code', model: 'claude-sonnet-4-5', id: 'claude-code-claude-sonnet-4-5', v1: false },
-  { harness: 'codex', model: 'gpt-5.5', id: 'codex-gpt-5.5', v1: true },
-  { harness: 'opencode', model: 'fake/fake-model', id: 'opencode-fake-fake-model', v1: true },
-] as const;
 
 const KEYS = { ANTHROPIC_API_KEY: TOKEN, OPENAI_API_KEY: TOKEN, OPENROUTER_API_KEY: TOKEN };
 

@@ -209,6 +209,7 @@ export class Gateway {
   readonly #http = new HttpAgent({ keepAlive: true });
   readonly #https = new HttpsAgent({ keepAlive: true });
   #spentUsd = 0;
+  readonly #unpricedTold = new Set<string>();
   #url = '';
   #socketDir: string | undefined;
 
@@ -470,6 +471,13 @@ export class Gateway {
     const cost = costOf(usage, model ? priceOf(model, this.options.prices) : undefined);
     lease.addCost(cost?.usd, cost?.source, model);
     if (cost) this.#spentUsd += cost.usd;
+    else if (this.options.budgetUsd !== undefined && !this.#unpricedTold.has(model ?? '')) {
+      this.#unpricedTold.add(model ?? '');
+      this.options.emit({
+        type: 'warning',
+        message: `--max-cost: no price for model ${model ?? '(unnamed)'} (add it to \`prices\` in the config): its calls do not count against the budget`,
+      });
+    }
   }
 
   /** A refused key: every attempt on it stops now, and it takes no new one. */
