@@ -342,6 +342,33 @@ describe('the model gateway', () => {
     expect(c.keyEnv).toBe('BP_TEST_KEY_2');
   });
 
+  it('a rate-limited key cools down: new attempts go to the other key meanwhile', async () => {
+    upstream.steps = [anthropicError(429, 'rate_limit_error', { 'retry-after': '1' }), ok];
+    const g = await start();
+    const keys = ['BP_TEST_KEY', 'BP_TEST_KEY_2'];
+    const a = await lease(g, keys);
+    const answered = call(g, a);
+    await new Promise((r) => setTimeout(r, 200));
+    // While a's key waits out its retry-after, the other one takes the next attempt, even though
+    // the first is the less busy after a is released.
+    a.release();
+    const b = await lease(g, keys);
+    expect(b.keyEnv).not.toBe(a.keyEnv);
+    expect((await answered).status).toBe(200);
+  });
+
+  it('a model the API does not know (404 on a model call) leaves the attempt without a chance: a fault', async () => {
+    upstream.steps = [anthropicError(404, 'not_found_error')];
+    const g = await start();
+    const l = await lease(g);
+    expect((await call(g, l)).status).toBe(404);
+    expect(l.fault).toMatchObject({ kind: 'unhealed', status: 404, errorType: 'not_found_error' });
+    // Elsewhere a 404 is the CLI's own business (a probe of an endpoint the API lacks).
+    const m = await lease(g);
+    expect((await call(g, m, '/v1/models')).status).toBe(404);
+    expect(m.fault).toBeUndefined();
+  });
+
   it('keyConcurrency: a third attempt waits until a key is free', async () => {
     const g = await start();
     const req = {

@@ -14,6 +14,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { EventSink, ModelApiFault } from '../events.js';
 import { backoffMs, classifyStatus, errorTypeOf, isTransientNetworkError, retryAfterMs } from './faults.js';
 import { KeyPool, type KeySlot } from './keys.js';
@@ -363,13 +364,17 @@ export class Gateway {
         const up = tried.response;
         const status = up.statusCode ?? 502;
         const verdict = classifyStatus(status);
-        if (verdict === 'ok' || verdict === 'pass') {
-          if (protocol && status === 404) lease.fail('unhealed', status, undefined);
+        // A model the API does not know: the attempt never had a chance.
+        const unknownModel = protocol !== undefined && status === 404;
+        if ((verdict === 'ok' || verdict === 'pass') && !unknownModel)
           return this.#stream(lease, up, res, protocol, body, stop);
-        }
         const errorBody = await readAll(up, ERROR_BODY_LIMIT);
-        const errorType = errorTypeOf(errorBody);
+        const errorType = errorTypeOf(decoded(errorBody, header(up.headers, 'content-encoding')));
         failed = { status, headers: up.headers, body: errorBody };
+        if (unknownModel) {
+          lease.fail('unhealed', status, errorType);
+          return void answer(res, failed);
+        }
         if (verdict === 'refused') {
           this.#refuse(lease, status, errorType);
           return void answer(res, failed);
@@ -567,6 +572,18 @@ function modelOf(body: Buffer): string | undefined {
   }
 }
 
+/** An error body as the API wrote it, before content-encoding; as it is when it cannot be decoded. */
+function decoded(body: Buffer, encoding: string | undefined): Buffer {
+  try {
+    if (encoding === 'gzip') return gunzipSync(body);
+    if (encoding === 'br') return brotliDecompressSync(body);
+    if (encoding === 'deflate') return inflateSync(body);
+  } catch {
+    // Cut at ERROR_BODY_LIMIT, or not what it says: only its type is lost.
+  }
+  return body;
+}
+
 function errnoOf(error: unknown): string {
   const code = (error as { code?: unknown })?.code;
   return typeof code === 'string' ? code : 'connection error';
@@ -574,7 +591,6 @@ function errnoOf(error: unknown): string {
 
 function answer(res: ServerResponse, r: { status: number; headers: IncomingHttpHeaders; body: Buffer }) {
   const headers = responseHeaders(r.headers);
-  delete headers['content-encoding'];
   headers['content-length'] = String(r.body.length);
   if (!res.headersSent) res.writeHead(r.status, headers);
   res.end(r.body);
