@@ -368,7 +368,17 @@ describe.skipIf(!engineUp)('docker mode, real engine', () => {
         expect(invoked).toContain('BENCH_PIPELINE_PROMPT: \n');
         if (harness === 'claude-code') expect(invoked).toContain('IS_SANDBOX: 1');
         if (harness === 'codex') expect(invoked).toContain('CODEX_API_KEY: set');
-        if (harness === 'opencode') expect(invoked).toContain('opencode auth.json: holds the key');
+        // Through the model gateway: a capability in the CLI's key variable, its base URL run-attempt's forwarder.
+        const key = {
+          'claude-code': 'ANTHROPIC_API_KEY',
+          codex: 'OPENAI_API_KEY',
+          opencode: 'OPENROUTER_API_KEY',
+        };
+        expect(invoked).toContain(`${key[harness]}: a gateway capability`);
+        expect(invoked).not.toContain('not a gateway capability');
+        if (harness === 'claude-code')
+          expect(invoked).toMatch(/^ANTHROPIC_BASE_URL: http:\/\/127\.0\.0\.1:\d+$/m);
+        if (harness === 'opencode') expect(invoked).toContain('opencode provider: the gateway');
         expect(await rig.read(`${dir}/result.txt`)).toBe(
           `done by ${harness === 'claude-code' ? 'claude' : harness}\n`,
         );
