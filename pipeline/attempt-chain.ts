@@ -9,13 +9,8 @@ import type { SeedOutput } from '../tasks/seed-workspace.js';
 import { writeRunLog } from '../tasks/write-run-log.js';
 import { attemptDirs, attemptName, highestIndex } from './attempts.js';
 import { atPath, InfraError, messageOf } from './errors.js';
-import {
-  type AttemptRef,
-  describeFailure,
-  type EventSink,
-  type Failure,
-  type ModelApiFault,
-} from './events.js';
+import type { AttemptRef, EventSink } from './events.js';
+import { describeFailure, type Failure, type ModelApiFault } from './failures.js';
 import { exists } from './fs-atomic.js';
 import { backoffMs } from './gateway/faults.js';
 import { basePathOf, type Gateway, type GatewayUsage, type Lease } from './gateway/server.js';

@@ -1,4 +1,4 @@
-import type { Failure } from './events.js';
+import type { Failure } from './failures.js';
 
 /**
  * Errors the user can act on. Each carries the exit code the CLI ends with and, where the
@@ -53,8 +53,8 @@ export class InfraError extends Error {
   readonly exitCode = 1;
   constructor(
     message: string,
-    /** The failure as data, for the scheduler; a plain message otherwise. */
-    readonly failure: Failure = { reason: 'unknown', message },
+    /** The failure as data: what the scheduler, the journal and every reporter go by. */
+    readonly failure: Failure,
   ) {
     super(message);
     this.name = 'InfraError';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { describeFailure, type Failure } from './events.js';
+import { describeFailure, type Failure } from './failures.js';
 import type { StatePaths } from './state.js';
 
 /** One line of a benchmark's journal (`.pipeline/journal.ndjson`): what happened to an attempt, when. */

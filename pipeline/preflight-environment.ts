@@ -59,10 +59,17 @@ export async function preflightEnvironment(plan: Plan, emit: EventSink): Promise
   if (offline.length) throw new UsageError('a harness could not reach its model', offline);
   if (missingTokens.length)
     throw new UsageError('a harness token is missing from the environment', missingTokens);
-  if (missingClis.length)
-    throw new InfraError(`harness CLI not found on PATH: ${[...new Set(missingClis)].join(', ')}`);
-  if (unpublishable.length)
-    throw new InfraError(`no attempt could be published: ${unpublishable.join('; ')}`);
+  if (missingClis.length) {
+    const program = [...new Set(missingClis)].join(', ');
+    throw new InfraError(`harness CLI not found on PATH: ${program}`, {
+      reason: 'harness-not-found',
+      program,
+    });
+  }
+  if (unpublishable.length) {
+    const message = `no attempt could be published: ${unpublishable.join('; ')}`;
+    throw new InfraError(message, { reason: 'io', message });
+  }
 }
 
 /**

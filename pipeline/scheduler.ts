@@ -1,5 +1,6 @@
 import { InfraError, messageOf } from './errors.js';
-import type { EventSink, Failure, NodeRef } from './events.js';
+import type { EventSink, NodeRef } from './events.js';
+import type { Failure } from './failures.js';
 import { CancelledError } from './task.js';
 
 /** A node as the scheduler sees it: what it depends on and how to run it. */

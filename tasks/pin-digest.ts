@@ -47,7 +47,10 @@ export const pinDigest: TaskDefinition<PinDigestInput, PinDigestOutput> = {
 /** The immutable reference of what resolve-image made available (the caller writes runner.lock.yaml). */
 export async function pinImage({ ref, image, engine }: PinDigestRunInput): Promise<string> {
   const info = await inspectImage(engine, image);
-  if (!info) throw new InfraError(`${image} vanished from the engine while it was being pinned`);
+  if (!info) {
+    const message = `${image} vanished from the engine while it was being pinned`;
+    throw new InfraError(message, { reason: 'docker', message });
+  }
   // A locked `repo@sha256` stays as it is; a tag becomes its digest or the image id.
   return image.includes('@') || image.startsWith('sha256:') ? image : immutableRef(info, ref);
 }

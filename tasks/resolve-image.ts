@@ -112,7 +112,11 @@ export const resolveImage: TaskDefinition<ResolveImageInput, ResolveImageOutput,
   }),
   async run({ ref, mode, context, engine, locked, build, update }, { emit }) {
     if (mode === 'lite' || !ref) return { ref, source: ref ? 'recorded (lite mode)' : 'none', image: ref };
-    if (!engine) throw new InfraError('docker mode needs an engine');
+    if (!engine)
+      throw new InfraError('docker mode needs an engine', {
+        reason: 'docker',
+        message: 'docker mode needs an engine',
+      });
     const progress = (line: string) => emit({ type: 'progress', message: `${ref}: ${line}` });
     if (locked && !build && !update) {
       if (await inspectImage(engine, locked)) return { ref, source: 'local', image: locked };

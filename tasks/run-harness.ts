@@ -207,11 +207,3 @@ function eventLines(reader: TranscriptReader): Writable {
     },
   });
 }
-
-/** Explains an exit for people; 137 is the usual sign of the out-of-memory killer. */
-export function describeExit(run: Pick<HarnessRun, 'exitCode' | 'signal' | 'timedOut' | 'outcome'>): string {
-  if (run.timedOut) return 'timed out';
-  if (run.signal) return `killed by ${run.signal}`;
-  if (run.exitCode === 137) return 'exit 137 (killed; often out of memory)';
-  return run.outcome === 'succeeded' ? 'exit 0' : `exit ${run.exitCode}`;
-}

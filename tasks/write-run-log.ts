@@ -60,7 +60,8 @@ export const writeRunLog: TaskDefinition<WriteRunLogInput, Published, WriteRunLo
       const code = errnoCode(error);
       if (code === 'ENOTEMPTY' || code === 'EEXIST') {
         // Running markers rule this out among invocations; something else wrote there.
-        throw new InfraError(`${target} appeared while this attempt ran; this attempt's output is discarded`);
+        const message = `${target} appeared while this attempt ran; this attempt's output is discarded`;
+        throw new InfraError(message, { reason: 'conflict', message });
       }
       throw error;
     }

@@ -49,4 +49,13 @@ describe('reporters', () => {
     expect(r.stdout).toContain('next: score the attempts into eval-results/');
     expect(r.stdout).not.toContain('\x1b[');
   });
+
+  it('every reporter explains an exit the same way: 137 is killed, often out of memory', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], { HARNESS_EXIT: '137' });
+    expect(r.code).toBe(1);
+    const explained = 'exit 137 (killed; often out of memory)';
+    expect(r.stdout).toContain(`done   b/t-default-attempt-1  failed (${explained}) in `);
+    expect(r.stdout).toContain(`\n  b/t-default-attempt-1  ${explained}, `);
+  });
 });

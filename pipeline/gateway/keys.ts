@@ -1,4 +1,4 @@
-import type { ModelApiFault } from '../events.js';
+import type { ModelApiFault } from '../failures.js';
 
 /**
  * The real keys the gateway holds, one per host variable. A harness may name several variables

@@ -1,7 +1,7 @@
 import type { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { unreachable } from '../unreachable.js';
+import { unreachable } from '../failures.js';
 import { SseDataReader } from './sse.js';
 
 /** The model-call APIs the agent CLIs speak: claude-code, codex and opencode, in that order. */

@@ -1,5 +1,6 @@
 import { formatDuration } from '../duration.js';
-import { describeFailure, type PipelineEvent } from '../events.js';
+import type { PipelineEvent } from '../events.js';
+import { describeExit, describeFailure } from '../failures.js';
 import type { Redactor } from '../redact.js';
 import type { Output, Reporter } from './reporter.js';
 import { renderSummary } from './summary.js';
@@ -26,12 +27,7 @@ export function plainLine(event: PipelineEvent, waited: Set<string>): string | u
       return `start  ${event.attempt.benchmark}/${event.attempt.name}  workspace ${event.workspace}`;
     case 'attempt-end': {
       const r = event.result;
-      const how =
-        r.outcome === 'timed-out'
-          ? 'timed out'
-          : r.outcome === 'failed'
-            ? `failed (exit ${r.exitCode ?? r.signal})`
-            : 'succeeded';
+      const how = r.outcome === 'failed' ? `failed (${describeExit(r)})` : r.outcome.replace('-', ' ');
       return `done   ${r.attempt.benchmark}/${r.attempt.name}  ${how} in ${formatDuration(r.durationMs)}`;
     }
     case 'attempt-error': {

@@ -1,13 +1,12 @@
 import { relative } from 'node:path';
 import { formatDuration } from '../duration.js';
-import { type AttemptResult, describeFailure, type RunSummary } from '../events.js';
+import type { AttemptResult, RunSummary } from '../events.js';
+import { describeExit, describeFailure } from '../failures.js';
 
 const rel = (p: string) => relative(process.cwd(), p) || '.';
 
 function resultLine(r: AttemptResult): string {
-  const exit =
-    r.outcome === 'timed-out' ? 'timed out' : r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`;
-  return `  ${r.attempt.benchmark}/${r.attempt.name}  ${exit}, ${formatDuration(r.durationMs)}  -> ${rel(r.dir)}`;
+  return `  ${r.attempt.benchmark}/${r.attempt.name}  ${describeExit(r)}, ${formatDuration(r.durationMs)}  -> ${rel(r.dir)}`;
 }
 
 /** `$0.0123`, `$4.20`: small amounts keep four decimals. */
