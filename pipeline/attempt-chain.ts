@@ -35,7 +35,9 @@ import {
   type AttemptLine,
   type AttemptPlan,
   attemptKey,
+  attemptRef,
   type BenchmarkPlan,
+  runHarnessInput,
 } from './plan.js';
 import { newAttemptTag } from './processes.js';
 import type { Redactor } from './redact.js';
@@ -217,16 +219,7 @@ export class AttemptChain {
   }
 
   #refFor(n: number): AttemptRef {
-    const { line } = this;
-    return {
-      benchmark: this.bp.bench.slug,
-      name: attemptName(line.modelId, n),
-      modelId: line.modelId,
-      n,
-      harness: line.adapter.name,
-      model: line.model,
-      variant: line.variant?.name,
-    };
+    return attemptRef(this.bp.bench.slug, this.line, n);
   }
 
   /** Whether the planned work is no longer needed: a new attempt exists, or the old one was replaced. */
@@ -259,19 +252,7 @@ export class AttemptChain {
     }
     const ref = this.ref!;
     this.#key = this.planned?.key ?? attemptKey(this.line, ref, this.keyContext);
-    const input = {
-      attempt: ref,
-      seedKey: this.keyContext.seedKey,
-      pinKey: this.keyContext.pinKey,
-      mode: this.bp.mode,
-      imageDigest: this.bp.pin.digest,
-      hostRuntimes: this.bp.hostRuntimes,
-      adapter: this.line.adapter,
-      cliVersion: this.line.cliVersion,
-      model: this.line.model,
-      variant: this.line.variant,
-      wrapperPrompt: this.line.wrapperPrompt,
-    };
+    const input = runHarnessInput(this.line, ref, this.keyContext);
     await this.#journal({ event: 'start', attempt: ref.name, runId: this.rc.runId, key: this.#key.key });
     for (let retry = 0; ; retry++) {
       try {

@@ -3,7 +3,7 @@ import type { HarnessAdapter } from '../tasks/harnesses/adapter.js';
 import { DEFAULT_WRAPPER_PROMPT } from '../tasks/harnesses/adapter.js';
 import { LITE_DIGEST, pinDigest } from '../tasks/pin-digest.js';
 import { type BuildContext, buildContext, resolveImage } from '../tasks/resolve-image.js';
-import { runHarness } from '../tasks/run-harness.js';
+import { type RunHarnessInput, runHarness } from '../tasks/run-harness.js';
 import { loadSeed, seedWorkspace } from '../tasks/seed-workspace.js';
 import { type AttemptRecord, AttemptRecords } from './attempt-records.js';
 import { attemptDirs, attemptName, lineIdentity } from './attempts.js';
@@ -240,15 +240,7 @@ async function planBenchmark(
       more: selection.more ?? 0,
     };
     const planAttempt = async (n: number): Promise<AttemptPlan> => {
-      const ref: AttemptRef = {
-        benchmark: bench.slug,
-        name: attemptName(id, n),
-        modelId: id,
-        n,
-        harness: r.adapter.name,
-        model: r.model,
-        variant: r.variant?.name,
-      };
+      const ref = attemptRef(bench.slug, line, n);
       const key = attemptKey(line, ref, {
         seedKey: seedKey.key,
         pinKey: pinKey.key,
@@ -351,7 +343,12 @@ export interface AttemptKeyContext {
 
 /** The attempt key (run-harness's key) of attempt `ref` of `line`. */
 export function attemptKey(line: AttemptLine, ref: AttemptRef, ctx: AttemptKeyContext): NodeKey {
-  return taskKey(runHarness, {
+  return taskKey(runHarness, runHarnessInput(line, ref, ctx));
+}
+
+/** What run-harness takes for attempt `ref` of `line`: its key's inputs, built here only. */
+export function runHarnessInput(line: AttemptLine, ref: AttemptRef, ctx: AttemptKeyContext): RunHarnessInput {
+  return {
     attempt: ref,
     seedKey: ctx.seedKey,
     pinKey: ctx.pinKey,
@@ -363,7 +360,20 @@ export function attemptKey(line: AttemptLine, ref: AttemptRef, ctx: AttemptKeyCo
     model: line.model,
     variant: line.variant,
     wrapperPrompt: line.wrapperPrompt,
-  });
+  };
+}
+
+/** Attempt `n` of `line` on `benchmark`: built here only. */
+export function attemptRef(benchmark: string, line: AttemptLine, n: number): AttemptRef {
+  return {
+    benchmark,
+    name: attemptName(line.modelId, n),
+    modelId: line.modelId,
+    n,
+    harness: line.adapter.name,
+    model: line.model,
+    variant: line.variant?.name,
+  };
 }
 
 type PreimageLookup = (key: string) => Promise<Preimage | undefined>;

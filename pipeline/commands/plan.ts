@@ -1,67 +1,13 @@
 import { relative } from 'node:path';
 import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
+import { buildGraph, type GraphNode } from '../graph.js';
 import { describeStored, lastErrors, readJournal } from '../journal.js';
 import { shortKey } from '../keys.js';
-import { buildPlan, type NodeStatus, type Plan } from '../plan.js';
+import { buildPlan, type Plan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
 import { formatUsd } from '../reporters/summary.js';
 import { selectionFrom } from './selection.js';
-
-/** One row of `plan`: a node, its state and why. Attempt rows stand for run-harness -> collect -> write-run-log. */
-export interface PlanRow {
-  benchmark: string;
-  node: string;
-  task: string;
-  key: string;
-  state: NodeStatus['state'];
-  why: string;
-  action?: string;
-}
-
-export function planRows(plan: Plan): PlanRow[] {
-  const rows: PlanRow[] = [];
-  for (const bp of plan.benchmarks) {
-    const b = bp.bench.slug;
-    const shared = [
-      ['resolve-image', bp.resolve],
-      ['pin-digest', bp.pin],
-      ['seed-workspace', bp.seed],
-    ] as const;
-    for (const [task, n] of shared)
-      rows.push({ benchmark: b, node: task, task, key: n.key.key, ...n.status });
-    for (const line of bp.lines) {
-      for (const a of line.attempts) {
-        const running = a.runningElsewhere ? ` (running now in pid ${a.runningElsewhere.pid})` : '';
-        for (const task of ['run-harness', 'collect', 'write-run-log'] as const) {
-          rows.push({
-            benchmark: b,
-            node: `${a.ref.name}/${task}`,
-            task,
-            key: a.key.key,
-            state: a.status.state,
-            why: `${a.status.why}${running}`,
-            action: a.action,
-          });
-        }
-      }
-      for (let i = 0; i < line.more; i++) {
-        for (const task of ['run-harness', 'collect', 'write-run-log'] as const) {
-          rows.push({
-            benchmark: b,
-            node: `${line.modelId}-attempt-(next+${i})/${task}`,
-            task,
-            key: '',
-            state: 'missing',
-            why: '--more: a new attempt at the next free index',
-            action: 'run',
-          });
-        }
-      }
-    }
-  }
-  return rows;
-}
 
 /**
  * What running the plan would cost: per line, the attempts to run times the mean gateway-measured
@@ -92,12 +38,12 @@ export async function planCommand({ values, positionals }: ParsedArgs<'plan'>): 
   const config = await loadConfig(values.config);
   const probe = await new VersionProbe().load();
   const plan = await buildPlan(config, selectionFrom(positionals, values), { persist: false, probe });
-  const rows = planRows(plan);
+  const rows = buildGraph(plan).nodes;
   // A missing attempt that a run tried: the error it stayed missing with.
   for (const bp of plan.benchmarks) {
     const errors = lastErrors(await readJournal(bp.paths));
     for (const r of rows) {
-      const e = r.benchmark === bp.bench.slug && r.state === 'missing' && errors.get(r.node.split('/')[0]!);
+      const e = r.benchmark === bp.bench.slug && r.state === 'missing' && r.attempt && errors.get(r.attempt);
       if (e) r.why += `; last error (${e.at}): ${describeStored(e.failure)}`;
     }
   }
@@ -114,9 +60,10 @@ export async function planCommand({ values, positionals }: ParsedArgs<'plan'>): 
     const shown = mine.filter((r) => r.task !== 'collect' && r.task !== 'write-run-log');
     // A loop, not Math.max(...rows): ten thousand attempts are too many arguments for the stack.
     let width = 0;
-    for (const r of shown) width = Math.max(width, r.node.replace(/\/run-harness$/, '').length);
+    const nameOf = (r: GraphNode) => r.attempt ?? r.task;
+    for (const r of shown) width = Math.max(width, nameOf(r).length);
     for (const r of shown) {
-      const name = r.node.replace(/\/run-harness$/, '');
+      const name = nameOf(r);
       const action = r.action === 'replace' ? '  -> will be replaced' : '';
       out.push(
         `  ${name.padEnd(width)}  ${r.state.padEnd(7)}  ${shortKey(r.key).padEnd(12)}  ${r.why}${action}`,
