@@ -1,93 +1,31 @@
 #!/usr/bin/env node
-import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { NEW_OPTIONS } from './commands/new.js';
+import { parseArgs } from 'node:util';
+import { type CommandName, OPTIONS, type ParsedArgs } from './commands/options.js';
 import { messageOf, UsageError } from './errors.js';
 
-/** Flags shared by the commands that select attempts (run, plan, graph). */
-const SELECTION = {
-  harness: { type: 'string', multiple: true },
-  model: { type: 'string' },
-  variant: { type: 'string', multiple: true },
-  attempts: { type: 'string' },
-  more: { type: 'string' },
-  mode: { type: 'string' },
-  rerun: { type: 'string', multiple: true },
-  config: { type: 'string' },
-  json: { type: 'boolean' },
-} as const satisfies ParseArgsConfig['options'];
-
-export const COMMANDS = {
-  run: {
-    summary: 'make the selected attempts complete, running only what is missing',
-    options: {
-      ...SELECTION,
-      concurrency: { type: 'string' },
-      timeout: { type: 'string' },
-      'run-id': { type: 'string' },
-      clean: { type: 'boolean' },
-      'update-image': { type: 'boolean' },
-      build: { type: 'boolean' },
-      retries: { type: 'string' },
-      'max-cost': { type: 'string' },
-    },
-  },
-  rerun: {
-    summary: 'repeat an attempt as a new one: same image digest, harness, model and options',
-    options: {
-      'allow-changed-inputs': { type: 'boolean' },
-      clean: { type: 'boolean' },
-      retries: { type: 'string' },
-      config: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-  },
-  plan: {
-    summary: 'show each node: done, missing, stale or failed, and why (no side effects)',
-    options: SELECTION,
-  },
-  status: {
-    summary: 'attempts per benchmark and model, running invocations, recent errors',
-    options: { config: { type: 'string' }, json: { type: 'boolean' } },
-  },
-  graph: { summary: 'print the build graph', options: { ...SELECTION, format: { type: 'string' } } },
-  prepare: {
-    summary: 'a workspace for a manual harness (an IDE or desktop agent), with only the visible files',
-    options: { model: { type: 'string' }, harness: { type: 'string' }, config: { type: 'string' } },
-  },
-  collect: {
-    summary: 'collect a prepared workspace as the next attempt of its benchmark and model',
-    options: { config: { type: 'string' } },
-  },
-  validate: {
-    summary: 'check benchmark packages: each finding located, with a stable code and severity',
-    options: { config: { type: 'string' }, json: { type: 'boolean' } },
-  },
-  images: {
-    summary: 'images build: the harness image from images/, and benchmark images from their Dockerfiles',
-    options: {
-      tag: { type: 'string' },
-      base: { type: 'string' },
-      clis: { type: 'string' },
-      config: { type: 'string' },
-    },
-  },
-  new: {
-    summary: 'create a benchmark package: asks on a TTY, flags and recommended defaults otherwise',
-    options: { ...NEW_OPTIONS, config: { type: 'string' } },
-  },
-  cache: {
-    summary: 'cache ls | cache prune: seed templates and node records',
-    options: { config: { type: 'string' }, json: { type: 'boolean' } },
-  },
-} as const satisfies Record<string, { summary: string; options: ParseArgsConfig['options'] }>;
-
-export type CommandName = keyof typeof COMMANDS;
+/**
+ * What each command does, one line for `--help`. Its flags are in commands/options.ts; its code
+ * loads only when it runs, so `--help` and each command load nothing of the others.
+ */
+const SUMMARIES = {
+  run: 'make the selected attempts complete, running only what is missing',
+  rerun: 'repeat an attempt as a new one: same image digest, harness, model and options',
+  plan: 'show each node: done, missing, stale or failed, and why (no side effects)',
+  status: 'attempts per benchmark and model, running invocations, recent errors',
+  graph: 'print the build graph',
+  prepare: 'a workspace for a manual harness (an IDE or desktop agent), with only the visible files',
+  collect: 'collect a prepared workspace as the next attempt of its benchmark and model',
+  validate: 'check benchmark packages: each finding located, with a stable code and severity',
+  images: 'images build: the harness image from images/, and benchmark images from their Dockerfiles',
+  new: 'create a benchmark package: asks on a TTY, flags and recommended defaults otherwise',
+  cache: 'cache ls | cache prune: seed templates and node records',
+} as const satisfies Record<CommandName, string>;
 
 /** One line per command, the summaries aligned two spaces past the longest name. */
 function commandList(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
-  return Object.entries(COMMANDS)
-    .map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`)
+  const width = Math.max(...Object.keys(SUMMARIES).map((name) => name.length)) + 2;
+  return Object.entries(SUMMARIES)
+    .map(([name, summary]) => `  ${name.padEnd(width)}${summary}`)
     .join('\n');
 }
 
@@ -118,10 +56,6 @@ exit codes: 0 everything asked for is complete; 1 an attempt failed or an infras
 2 a usage or validation error.
 `;
 
-export type ParsedArgs<C extends CommandName> = ReturnType<
-  typeof parseArgs<{ options: (typeof COMMANDS)[C]['options']; allowPositionals: true }>
->;
-
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
@@ -135,11 +69,11 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  if (!(command in COMMANDS)) throw new UsageError(`unknown command "${command}"; see bench-pipeline --help`);
+  if (!(command in OPTIONS)) throw new UsageError(`unknown command "${command}"; see bench-pipeline --help`);
   const name = command as CommandName;
   let args: ParsedArgs<typeof name>;
   try {
-    args = parseArgs({ args: rest, options: COMMANDS[name].options, allowPositionals: true, strict: true });
+    args = parseArgs({ args: rest, options: OPTIONS[name], allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError(`${name}: ${messageOf(error)}`);
   }

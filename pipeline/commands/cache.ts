@@ -3,7 +3,6 @@ import { join, relative } from 'node:path';
 import { seedWorkspace } from '../../tasks/seed-workspace.js';
 import { attemptDirs, readRunLog } from '../attempts.js';
 import { listBenchmarks } from '../benchmarks.js';
-import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { errnoCode, UsageError } from '../errors.js';
 import { hashInventory } from '../inventory-hash.js';
@@ -12,6 +11,7 @@ import { type CorruptMarker, describeCorrupt, isCorrupt, reapDeadMarkers } from 
 import { statePaths } from '../state.js';
 import { taskKey } from '../task.js';
 import { scanVisibleFiles } from '../visible-files.js';
+import type { ParsedArgs } from './options.js';
 
 interface CacheEntry {
   benchmark: string;

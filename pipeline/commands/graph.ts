@@ -1,10 +1,10 @@
-import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import { buildGraph, edgesOf, type Graph, type GraphNode } from '../graph.js';
 import { shortKey } from '../keys.js';
 import { buildPlan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
+import type { ParsedArgs } from './options.js';
 import { selectionFrom } from './selection.js';
 
 export async function graphCommand({ values, positionals }: ParsedArgs<'graph'>): Promise<number> {

@@ -4,11 +4,11 @@ import { fileURLToPath } from 'node:url';
 import fg from 'fast-glob';
 import { buildCached, buildContext, hashContext } from '../../tasks/resolve-image.js';
 import { listBenchmarks, selectBenchmarks } from '../benchmarks.js';
-import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { connectEngine, engineAddress } from '../docker.js';
 import { UsageError } from '../errors.js';
 import { loadBenchmark } from '../manifest.js';
+import type { ParsedArgs } from './options.js';
 
 /** The installed package: images/Dockerfile and the compiled run-attempt with its adapters. */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../..', import.meta.url));

@@ -6,7 +6,6 @@ import { materializeWorkspace, seedWorkspace } from '../../tasks/seed-workspace.
 import { writeRunLog } from '../../tasks/write-run-log.js';
 import { attemptDirs, attemptName, highestIndex, modelId, slugPart } from '../attempts.js';
 import { selectBenchmarks } from '../benchmarks.js';
-import type { ParsedArgs } from '../cli.js';
 import { loadConfig, parseSize } from '../config.js';
 import { errnoCode, UsageError } from '../errors.js';
 import { readTextOrUndefined, writeJsonAtomic } from '../fs-atomic.js';
@@ -23,6 +22,7 @@ import type { RunLog } from '../run-log.js';
 import { RUN_LOG_FORMAT } from '../run-log.js';
 import { statePaths } from '../state.js';
 import { type TaskContext, taskKey } from '../task.js';
+import type { ParsedArgs } from './options.js';
 
 /** What `prepare` leaves beside the workspace (never inside it) for `collect` to find. */
 interface Prepared {

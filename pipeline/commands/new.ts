@@ -3,9 +3,8 @@ import { mkdir, mkdtemp, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { createInterface, type Interface } from 'node:readline/promises';
-import type { ParseArgsConfig } from 'node:util';
-import type { ParsedArgs } from '../cli.js';
 import { errnoCode, UsageError } from '../errors.js';
+import type { NEW_OPTIONS, ParsedArgs } from './options.js';
 
 /*
  * `new <slug>`: a benchmark package written the way a careful eval designer writes one. It asks
@@ -15,35 +14,11 @@ import { errnoCode, UsageError } from '../errors.js';
  * `todo-left` at each of those markers, and `dockerfile-missing` on the docker path: a Dockerfile
  * depends on the stack's runtime, so the author writes it.
  *
- * cli.ts imports NEW_OPTIONS from here at start-up, so this module's static imports stay light;
- * the config, the manifest schema and the harness registry load inside the command.
+ * Its flags are in options.ts, one per question.
  *
  * The questions and the templates share one file, past the usual size, because every template
  * reads the answers: a question added here changes the texts below it.
  */
-
-/** The flags of `new`: one per question, plus `--yes` to take every recommended answer. */
-export const NEW_OPTIONS = {
-  'display-name': { type: 'string' },
-  'task-type': { type: 'string' },
-  audience: { type: 'string' },
-  stack: { type: 'string' },
-  'state-mode': { type: 'string' },
-  artifact: { type: 'string' },
-  timebox: { type: 'string' },
-  network: { type: 'string' },
-  /** Extra constraints for prompt.md, one line each. */
-  constraint: { type: 'string', multiple: true },
-  /** Repeatable or comma-separated; default claude-code, codex and opencode. */
-  harness: { type: 'string', multiple: true },
-  'opencode-model': { type: 'string' },
-  path: { type: 'string' },
-  image: { type: 'string' },
-  /** Write bootstrap.md and make it model-visible. */
-  bootstrap: { type: 'boolean' },
-  /** Take the recommended answer for every question no flag answers, also on a TTY. */
-  yes: { type: 'boolean', short: 'y' },
-} as const satisfies ParseArgsConfig['options'];
 
 interface Choice {
   value: string;

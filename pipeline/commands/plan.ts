@@ -1,5 +1,4 @@
 import { relative } from 'node:path';
-import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { buildGraph, type GraphNode } from '../graph.js';
 import { describeStored, lastErrors, readJournal } from '../journal.js';
@@ -7,6 +6,7 @@ import { shortKey } from '../keys.js';
 import { buildPlan, type Plan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
 import { formatUsd } from '../reporters/summary.js';
+import type { ParsedArgs } from './options.js';
 import { selectionFrom } from './selection.js';
 
 /**

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { connectEngine, engineAddress, inspectImage, pullImage } from '../docker.js';
 import { parseTimeout } from '../duration.js';
@@ -8,6 +7,7 @@ import { InfraError, messageOf, UsageError } from '../errors.js';
 import { benchmarkSelection, buildPlan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
 import type { RunLog } from '../run-log.js';
+import type { ParsedArgs } from './options.js';
 import { runReported } from './run.js';
 import { retriesFlag } from './selection.js';
 

@@ -1,4 +1,3 @@
-import type { ParsedArgs } from '../cli.js';
 import { loadConfig, type ResolvedConfig } from '../config.js';
 import { parseTimeout } from '../duration.js';
 import { UsageError } from '../errors.js';
@@ -9,6 +8,7 @@ import { plainReporter } from '../reporters/plain.js';
 import type { Reporter } from '../reporters/reporter.js';
 import { ttyReporter } from '../reporters/tty.js';
 import { exitCodeOf, type RunOptions, runPipeline } from '../run.js';
+import type { ParsedArgs } from './options.js';
 import { maxCostFlag, positiveInt, retriesFlag, selectionFrom } from './selection.js';
 
 const stdout = { write: (text: string) => void process.stdout.write(text) };

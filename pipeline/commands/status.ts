@@ -3,7 +3,6 @@ import type { TranscriptSummary } from '../../tasks/harnesses/transcript.js';
 import { type AttemptRecord, AttemptRecords } from '../attempt-records.js';
 import { attemptDirs, attemptName } from '../attempts.js';
 import { namedOrAllBenchmarks } from '../benchmarks.js';
-import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { formatDuration } from '../duration.js';
 import { messageOf } from '../errors.js';
@@ -15,6 +14,7 @@ import { VersionProbe } from '../probe.js';
 import { formatUsd } from '../reporters/summary.js';
 import type { RunLog } from '../run-log.js';
 import { statePaths } from '../state.js';
+import type { ParsedArgs } from './options.js';
 import { selectionFrom } from './selection.js';
 
 interface ModelStatus {

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { namedOrAllBenchmarks } from '../benchmarks.js';
-import type { ParsedArgs } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { formatDiagnostic } from '../errors.js';
 import { type Finding, validateBenchmark } from '../validate.js';
+import type { ParsedArgs } from './options.js';
 
 /**
  * `validate [benchmark...]`: every check of the run preflight and of a careful final review, each
