@@ -99,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
     case 'cache':
       return (await import('./commands/cache.js')).cacheCommand(args as ParsedArgs<'cache'>);
     case 'new':
-      return (await import('./commands/new.js')).newCommand(args as ParsedArgs<'new'>);
+      return (await import('./commands/new/command.js')).newCommand(args as ParsedArgs<'new'>);
   }
 }
 
