@@ -1,6 +1,11 @@
 import { mkdir, mkdtemp, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { knownHarnesses } from '../../../tasks/harnesses/registry.js';
+import { loadConfig } from '../../config.js';
 import { errnoCode, UsageError } from '../../errors.js';
+import { exists, syncTree } from '../../fs-atomic.js';
+import { runnerSchema, SLUG } from '../../manifest.js';
 import type { ParsedArgs } from '../options.js';
 import type { Shape } from './choices.js';
 import { type Ask, gatherShape } from './questions.js';
@@ -52,7 +57,6 @@ async function writePackage(
   slug: string,
   files: Record<string, string>,
 ): Promise<void> {
-  const { syncTree } = await import('../../fs-atomic.js');
   await mkdir(benchmarksDir, { recursive: true });
   const staging = await mkdtemp(join(dirname(benchmarksDir), `.bench-new-${slug}-`));
   try {
@@ -98,21 +102,17 @@ const ROLES: Record<string, string> = {
 export async function newCommand({ values, positionals }: ParsedArgs<'new'>): Promise<number> {
   const [slug, ...extra] = positionals;
   if (!slug || extra.length) throw new UsageError('new: usage: bench-pipeline new <slug> [--flags]');
-  const { SLUG, runnerSchema } = await import('../../manifest.js');
   if (!SLUG.test(slug)) {
     throw new UsageError(
       `new: "${slug}" is not a valid slug: use lower-case letters and digits in words joined by single hyphens (e.g. go-cli-todo)`,
     );
   }
-  const { loadConfig } = await import('../../config.js');
   const config = await loadConfig(values.config);
   const dir = join(config.benchmarksDir, slug);
   const shown = relative(process.cwd(), dir) || dir;
-  const { exists } = await import('../../fs-atomic.js');
   if (await exists(dir))
     throw new UsageError(`new: ${shown} already exists; pick another slug, or move it away first`);
 
-  const { knownHarnesses } = await import('../../../tasks/harnesses/registry.js');
   const interactive = !values.yes && Boolean(process.stdin.isTTY && process.stdout.isTTY);
   // The terminal opens on the first question no flag answers; with every answer given, none does.
   const tty: { terminal?: Terminal } = {};
@@ -132,7 +132,6 @@ export async function newCommand({ values, positionals }: ParsedArgs<'new'>): Pr
     tty.terminal?.close();
   }
 
-  const { parse, stringify } = await import('yaml');
   const files = renderPackage(shape, (v) => stringify(v).trimEnd());
   // A guard on the templates: what is written must load as a manifest.
   runnerSchema.parse(parse(files['runner.yaml']!));

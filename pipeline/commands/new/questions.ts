@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { userInfo } from 'node:os';
+import { parseDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import type { NEW_OPTIONS, ParsedArgs } from '../options.js';
 import {
@@ -117,7 +118,6 @@ export async function gatherShape(
   root: string,
   ask: Ask,
 ): Promise<Shape> {
-  const { parseDuration } = await import('../../duration.js');
   const byValue = <C extends Choice>(list: C[], value: string): C | undefined =>
     list.find((c) => c.value === value);
 
