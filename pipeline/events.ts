@@ -1,8 +1,7 @@
 import type { Failure, Outcome } from './failures.js';
+import type { TaskName } from './task-name.js';
 
 export type { Outcome } from './failures.js';
-
-import type { TaskName } from './task.js';
 
 /** Identifies one attempt: benchmark x harness x model x variant x n. */
 export interface AttemptRef {

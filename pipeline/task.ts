@@ -1,15 +1,10 @@
 import type { PipelineEvent } from './events.js';
 import { type NodeKey, nodeKey } from './keys.js';
 import type { Redactor } from './redact.js';
+import type { TaskName } from './task-name.js';
 
-/** The six task types of the graph. */
-export type TaskName =
-  | 'resolve-image'
-  | 'pin-digest'
-  | 'seed-workspace'
-  | 'run-harness'
-  | 'collect'
-  | 'write-run-log';
+/** Re-exported: the engine's modules import it with the tasks' other types. */
+export type { TaskName } from './task-name.js';
 
 export const TASK_NAMES: readonly TaskName[] = [
   'resolve-image',
