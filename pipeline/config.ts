@@ -3,8 +3,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseTimeout } from './duration.js';
-import { type Diagnostic, UsageError } from './errors.js';
-import { formatFieldPath } from './yaml-source.js';
+import { diagnosticsOf, UsageError } from './errors.js';
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 const envMap = z.record(envName, z.string());
@@ -196,13 +195,8 @@ export function resolveConfig(raw: unknown, file: string | undefined, root: stri
   const shown = file ?? 'config';
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) {
-    const diagnostics: Diagnostic[] = result.error.issues.map((issue) => ({
-      location: { file: shown },
-      field: formatFieldPath(
-        issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys.join(', ')] : issue.path,
-      ),
-      message: issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message,
-    }));
+    // A config module has no source positions to point at: every diagnostic names the file.
+    const diagnostics = diagnosticsOf(result.error.issues, () => ({ file: shown }));
     throw new UsageError(`${shown} does not fit the schema`, diagnostics);
   }
   const c = result.data;

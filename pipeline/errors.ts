@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Failure } from './failures.js';
 
 /**
@@ -30,6 +31,50 @@ export interface Diagnostic {
 export function formatDiagnostic(d: Diagnostic): string {
   const field = d.field ? `${d.field}: ` : '';
   return `${formatLocation(d.location)}: ${field}${d.message}`;
+}
+
+/** `allowed_harnesses[1]`, `defaults.opencode.model` */
+export function formatFieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out ? `.${String(seg)}` : String(seg);
+  }
+  return out;
+}
+
+/**
+ * Where the value at a field path sits in its file; with `key`, where that key of the object at
+ * `path` sits (an unknown field has no value of its own to point at).
+ */
+export type Locate = (path: readonly PropertyKey[], key?: string) => Location;
+
+/**
+ * A schema's issues as located diagnostics, the one way every file's zod errors are told: each
+ * unknown field on its own, as `<field>: unknown field`; any other issue as zod words it.
+ */
+export function diagnosticsOf(
+  issues: readonly z.core.$ZodIssue[],
+  locate: Locate,
+  code?: string,
+): Diagnostic[] {
+  return issues.flatMap((issue): Diagnostic[] =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({
+          location: locate(issue.path, key),
+          field: formatFieldPath([...issue.path, key]),
+          message: 'unknown field',
+          ...(code && { code }),
+        }))
+      : [
+          {
+            location: locate(issue.path),
+            field: formatFieldPath(issue.path),
+            message: issue.message,
+            ...(code && { code }),
+          },
+        ],
+  );
 }
 
 /** Exit code 2: the invocation or a user file is wrong; nothing was run. */

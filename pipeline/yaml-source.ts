@@ -1,18 +1,8 @@
 import { isMap, isNode, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
-import { type Diagnostic, type Location, UsageError } from './errors.js';
+import { type Diagnostic, diagnosticsOf, formatFieldPath, type Location, UsageError } from './errors.js';
 
 type PathSegment = string | number | symbol;
-
-/** `allowed_harnesses[1]`, `defaults.opencode.model` */
-export function formatFieldPath(path: readonly PathSegment[]): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else out += out ? `.${String(seg)}` : String(seg);
-  }
-  return out;
-}
 
 /** A parsed YAML file that can point at the place of any field path in it. */
 export interface YamlSource<T> {
@@ -82,27 +72,10 @@ export function parseYaml<S extends z.ZodType>(
 
   const result = schema.safeParse(toJS(doc, displayPath, at));
   if (!result.success) {
-    const diagnostics: Diagnostic[] = [];
-    for (const issue of result.error.issues) {
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) {
-          diagnostics.push({
-            location: locate(issue.path, key),
-            field: formatFieldPath([...issue.path, key]),
-            message: 'unknown field',
-            code: 'manifest-schema',
-          });
-        }
-      } else {
-        diagnostics.push({
-          location: locate(issue.path),
-          field: formatFieldPath(issue.path),
-          message: issue.message,
-          code: 'manifest-schema',
-        });
-      }
-    }
-    throw new UsageError(`${displayPath} does not fit the schema`, diagnostics);
+    throw new UsageError(
+      `${displayPath} does not fit the schema`,
+      diagnosticsOf(result.error.issues, locate, 'manifest-schema'),
+    );
   }
   return {
     value: result.data,

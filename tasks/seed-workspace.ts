@@ -2,14 +2,13 @@ import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { copyEntries, type TreeEntry } from '../pipeline/copy-tree.js';
-import { errnoCode } from '../pipeline/errors.js';
+import { errnoCode, formatFieldPath } from '../pipeline/errors.js';
 import { exists, writeJsonAtomic } from '../pipeline/fs-atomic.js';
 import { inventoryKeyParams } from '../pipeline/inventory-hash.js';
 import type { StatePaths } from '../pipeline/state.js';
 import { uniqueSuffix } from '../pipeline/state.js';
 import type { TaskDefinition } from '../pipeline/task.js';
 import type { Inventory } from '../pipeline/visible-files.js';
-import { formatFieldPath } from '../pipeline/yaml-source.js';
 
 export interface SeedInput {
   stateMode: 'greenfield' | 'brownfield';
