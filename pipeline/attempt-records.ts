@@ -1,66 +1,49 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { TranscriptSummary } from '../tasks/harnesses/transcript.js';
-import { parseAttemptName, readRunLog } from './attempts.js';
+import { parseAttemptName } from './attempts.js';
 import { errnoCode } from './errors.js';
-import type { Outcome } from './events.js';
-import { readJsonOrUndefined, writeJsonAtomic } from './fs-atomic.js';
-import type { RunLog } from './run-log.js';
+import { writeJsonAtomic } from './fs-atomic.js';
+import { gatewayRecordSchema, outcomeSchema, type RunLog, readRunLog, summarySchema } from './run-log.js';
 import type { StatePaths } from './state.js';
+import { readStored } from './stored.js';
 
 /** What plan and status need of a complete attempt; run-log.json holds the rest. */
-export interface AttemptRecord {
-  key: string;
-  outcome: Outcome;
-  exitCode: number | null;
-  signal: string | null;
-  durationMs: number;
-  runId: string;
-  /** The benchmark, model-id and index the run-log says it is of: they must match its directory. */
-  benchmark: string;
-  modelId: string;
-  attempt: number;
-  harness: string;
-  /** The --model value, or undefined for the vendor default. */
-  model: string | undefined;
-  variant: string | undefined;
-  summary: TranscriptSummary | null;
-  /** What the gateway measured (run-log `gateway`); null when absent. */
-  gateway: RunLog['gateway'] | null;
-}
-
-/** The identity of a run-log.json when its record was taken; any change means "read it again". */
-interface IndexEntry extends AttemptRecord {
-  ino: number;
-  size: number;
-  mtimeMs: number;
-}
-
-/** The fields of run-log.json a record is made of; a file without them is not a run-log. */
-const runLogFields = z.object({
-  key: z.string().min(1),
-  outcome: z.enum(['succeeded', 'failed', 'timed-out']),
+const attemptRecordSchema = z.object({
+  key: z.string(),
+  outcome: outcomeSchema,
   exitCode: z.number().nullable(),
   signal: z.string().nullable(),
   durationMs: z.number(),
   runId: z.string(),
-  benchmark: z.object({ name: z.string() }),
+  /** The benchmark, model-id and index the run-log says it is of: they must match its directory. */
+  benchmark: z.string(),
+  modelId: z.string(),
   attempt: z.number(),
-  harness: z.object({ name: z.string() }),
-  model: z.object({ id: z.string(), value: z.string(), source: z.string() }),
-  variant: z.string().nullish(),
-  summary: z.unknown(),
-  gateway: z.unknown().optional(),
+  harness: z.string(),
+  /** The --model value, or undefined for the vendor default. */
+  model: z.string().optional(),
+  variant: z.string().optional(),
+  summary: summarySchema.nullable(),
+  /** What the gateway measured (run-log `gateway`); null when absent. */
+  gateway: gatewayRecordSchema.nullable(),
 });
 
-/** The record of what was read as a run-log, or undefined when it is not one. */
-function recordOf(log: unknown): AttemptRecord | undefined {
-  const parsed = runLogFields.safeParse(log);
-  return parsed.success ? toRecord(parsed.data) : undefined;
-}
+export type AttemptRecord = z.output<typeof attemptRecordSchema>;
 
-function toRecord(l: z.output<typeof runLogFields>): AttemptRecord {
+/**
+ * `.pipeline/attempt-index.json`: the record of each attempt directory, with the identity of its
+ * run-log.json when the record was taken; any change of that means "read it again". An index of
+ * another shape (an older version's) is a miss as a whole: every run-log is read again, once.
+ */
+export const attemptIndexSchema = z.record(
+  z.string(),
+  attemptRecordSchema.extend({ ino: z.number(), size: z.number(), mtimeMs: z.number() }),
+);
+
+type IndexEntry = z.output<typeof attemptIndexSchema>[string];
+
+function toRecord(l: RunLog): AttemptRecord {
   return {
     key: l.key,
     outcome: l.outcome,
@@ -74,8 +57,8 @@ function toRecord(l: z.output<typeof runLogFields>): AttemptRecord {
     harness: l.harness.name,
     model: l.model.source === 'vendor-default' ? undefined : l.model.value,
     variant: l.variant ?? undefined,
-    summary: (l.summary as TranscriptSummary | null | undefined) ?? null,
-    gateway: (l.gateway as RunLog['gateway'] | undefined) ?? null,
+    summary: l.summary,
+    gateway: l.gateway ?? null,
   };
 }
 
@@ -87,6 +70,8 @@ function toRecord(l: z.output<typeof runLogFields>): AttemptRecord {
  */
 export class AttemptRecords {
   #dirty = false;
+  /** Why each directory asked about is no complete attempt, for people (see whyInvalid). */
+  readonly #invalid = new Map<string, string>();
 
   private constructor(
     private readonly paths: StatePaths,
@@ -97,8 +82,8 @@ export class AttemptRecords {
 
   static async load(paths: StatePaths, benchmark: string): Promise<AttemptRecords> {
     const file = join(paths.root, 'attempt-index.json');
-    const index = (await readJsonOrUndefined<Record<string, IndexEntry>>(file)) ?? {};
-    return new AttemptRecords(paths, benchmark, index);
+    const read = await readStored(file, attemptIndexSchema);
+    return new AttemptRecords(paths, benchmark, read.ok ? read.value : {});
   }
 
   /**
@@ -111,20 +96,34 @@ export class AttemptRecords {
       s = await stat(join(this.paths.attempts, name, 'run-log.json'));
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT' && errnoCode(error) !== 'ENOTDIR') throw error;
-      this.#forget(name);
+      this.#forget(name, 'run-log.json: missing');
       return undefined;
     }
+    this.#invalid.delete(name);
     const hit = this.index[name];
     if (hit && hit.ino === s.ino && hit.size === s.size && hit.mtimeMs === s.mtimeMs && this.#isOf(hit, name))
       return hit;
-    const record = recordOf(await readRunLog(this.paths.attempts, name));
-    if (!record || !this.#isOf(record, name)) {
-      this.#forget(name);
+    const read = await readRunLog(join(this.paths.attempts, name));
+    if (!read.ok) {
+      this.#forget(name, `run-log.json: ${read.problem}`);
+      return undefined;
+    }
+    const record = toRecord(read.value);
+    if (!this.#isOf(record, name)) {
+      this.#forget(
+        name,
+        `run-log.json: of benchmark ${record.benchmark}, ${record.modelId} attempt ${record.attempt}`,
+      );
       return undefined;
     }
     this.index[name] = { ...record, ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
     this.#dirty = true;
     return this.index[name];
+  }
+
+  /** Why `name` was found to be no complete attempt by the last `get` of it (`run-log.json: missing`). */
+  whyInvalid(name: string): string | undefined {
+    return this.#invalid.get(name);
   }
 
   /** Records an attempt just published, so the next plan need not read its run-log. */
@@ -135,8 +134,9 @@ export class AttemptRecords {
   }
 
   /** The whole run-log, for what the record leaves out (the preimage that explains staleness). */
-  runLog(name: string): Promise<RunLog | undefined> {
-    return readRunLog(this.paths.attempts, name);
+  async runLog(name: string): Promise<RunLog | undefined> {
+    const read = await readRunLog(join(this.paths.attempts, name));
+    return read.ok ? read.value : undefined;
   }
 
   /** Writes the index if it changed; `plan` never calls this. Concurrent writers can only lose entries, which are misses. */
@@ -157,7 +157,8 @@ export class AttemptRecords {
     );
   }
 
-  #forget(name: string): void {
+  #forget(name: string, why: string): void {
+    this.#invalid.set(name, why);
     if (this.index[name]) {
       delete this.index[name];
       this.#dirty = true;

@@ -1,8 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { errnoCode } from './errors.js';
-import { readJsonOrUndefined } from './fs-atomic.js';
-import type { RunLog } from './run-log.js';
 
 /** Lower-case; anything outside `[a-z0-9._-]` becomes `-`. */
 export function slugPart(text: string): string {
@@ -66,11 +63,6 @@ export function highestIndex(ns: Iterable<number>): number {
  * a margin for a long `--run-id` in the name of a replaced attempt.
  */
 export const MAX_MODEL_ID_BYTES = 200;
-
-/** The run-log.json of an attempt directory; undefined if it cannot be read. */
-export function readRunLog(attemptsDir: string, name: string): Promise<RunLog | undefined> {
-  return readJsonOrUndefined<RunLog>(join(attemptsDir, name, 'run-log.json'));
-}
 
 /** What an attempt is run with: two lines with the same model-id must agree on all of it. */
 export function lineIdentity(

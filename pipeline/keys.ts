@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 
 /**
  * Node keys: sha256 of a canonical JSON preimage. Changing ENGINE_SALT invalidates every key at
@@ -16,6 +17,15 @@ export interface Preimage {
   /** Keys of the nodes this node depends on, by role (`seed`, `attempt`, ...). */
   upstream: Record<string, string>;
 }
+
+/** A stored preimage (in a node record or a run-log), read back to explain a changed key. */
+export const preimageSchema = z.object({
+  salt: z.string(),
+  task: z.string(),
+  version: z.number(),
+  params: z.record(z.string(), z.unknown()),
+  upstream: z.record(z.string(), z.string()),
+}) satisfies z.ZodType<Preimage>;
 
 export interface NodeKey {
   key: string;

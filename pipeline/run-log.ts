@@ -1,67 +1,123 @@
+import { join } from 'node:path';
+import { z } from 'zod';
 import type { TranscriptSummary } from '../tasks/harnesses/transcript.js';
 import type { Outcome } from './events.js';
 import type { GatewayUsage } from './gateway/server.js';
-import type { Preimage } from './keys.js';
+import { preimageSchema } from './keys.js';
+import { readStored, type Stored } from './stored.js';
 
 /** Bump when the shape of run-log.json changes; it is part of the write-run-log key. */
 export const RUN_LOG_FORMAT = 1;
 
-/** Everything a reader of an attempt needs; run-log.md renders the same data for people. */
-export interface RunLog {
-  format: number;
-  benchmark: { name: string; displayName: string };
-  stateMode: 'greenfield' | 'brownfield';
-  baselineSource: string;
-  model: {
-    id: string;
-    displayName: string;
+export const outcomeSchema = z.enum(['succeeded', 'failed', 'timed-out']) satisfies z.ZodType<Outcome>;
+
+/** The CLI's own figures (see TranscriptSummary), as run-log.json and the attempt index hold them. */
+export const summarySchema = z.object({
+  turns: z.number().nullable(),
+  toolCalls: z.number(),
+  inputTokens: z.number().nullable(),
+  outputTokens: z.number().nullable(),
+  costUsd: z.number().nullable(),
+  status: z.string(),
+}) satisfies z.ZodType<TranscriptSummary>;
+
+/** The gateway's measure of an attempt (see GatewayUsage), or why it was not used. */
+export const gatewayRecordSchema = z.discriminatedUnion('used', [
+  z.object({
+    used: z.literal(true),
+    upstream: z.string(),
+    keyEnv: z.string(),
+    requests: z.number(),
+    retries: z.number(),
+    faults: z.number(),
+    inputTokens: z.number(),
+    outputTokens: z.number(),
+    cacheReadTokens: z.number(),
+    cacheWriteTokens: z.number(),
+    modelWaitMs: z.number(),
+    costUsd: z.number().nullable(),
+    costSources: z.array(z.string()),
+    unpriced: z.array(z.string()),
+    models: z.array(z.string()),
+  }) satisfies z.ZodType<{ used: true } & GatewayUsage>,
+  z.object({ used: z.literal(false), why: z.string() }),
+]);
+
+/**
+ * run-log.json: everything a reader of an attempt needs; run-log.md renders the same data for
+ * people. It accepts every run-log this tool has written: fields added since (engine, runtime,
+ * summary, isolationBreaches, gateway) may be absent, and read as they would have been then.
+ * Fields it does not know (from a newer version) are dropped, not refused.
+ */
+export const runLogSchema = z.object({
+  format: z.number().int().positive(),
+  benchmark: z.object({ name: z.string().min(1), displayName: z.string() }),
+  stateMode: z.enum(['greenfield', 'brownfield']),
+  baselineSource: z.string(),
+  model: z.object({
+    id: z.string().min(1),
+    displayName: z.string(),
     /** The value passed as --model, or `<vendor-default>`. */
-    value: string;
+    value: z.string(),
     /** Where the model came from: the --model flag, runner.yaml defaults, or the vendor default. */
-    source: 'flag' | 'runner.yaml' | 'vendor-default';
-  };
-  harness: { name: string; displayName: string; cliVersion: string; argv: string[] };
-  variant: string | null;
-  mode: 'lite' | 'docker';
-  image: string | null;
-  imageDigest: string;
+    source: z.enum(['flag', 'runner.yaml', 'vendor-default']),
+  }),
+  harness: z.object({
+    name: z.string().min(1),
+    displayName: z.string(),
+    cliVersion: z.string(),
+    argv: z.array(z.string()),
+  }),
+  variant: z.string().nullable(),
+  mode: z.enum(['lite', 'docker']),
+  image: z.string().nullable(),
+  imageDigest: z.string(),
   /** docker mode: the engine that ran the container (`Docker 28.2.2 (API 1.50), linux/amd64`). */
-  engine: string | null;
+  engine: z.string().nullable().default(null),
   /** docker mode: the runtime image the harness came from (by digest), when it is not the benchmark image. */
-  runtime: string | null;
-  hostRuntimes: Record<string, string>;
-  attempt: number;
-  runId: string;
-  workspace: { path: string; kept: boolean };
-  startedAt: string;
-  endedAt: string;
-  durationMs: number;
-  outcome: Outcome;
-  exitCode: number | null;
-  signal: string | null;
-  timedOut: boolean;
-  timeoutMs: number;
-  visibleInputs: string[];
-  isolationDeviations: string[];
+  runtime: z.string().nullable().default(null),
+  hostRuntimes: z.record(z.string(), z.string()),
+  attempt: z.number().int().positive(),
+  runId: z.string().min(1),
+  workspace: z.object({ path: z.string(), kept: z.boolean() }),
+  startedAt: z.string(),
+  endedAt: z.string(),
+  durationMs: z.number(),
+  outcome: outcomeSchema,
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  timedOut: z.boolean(),
+  timeoutMs: z.number(),
+  visibleInputs: z.array(z.string()),
+  isolationDeviations: z.array(z.string()),
   /**
    * lite: what changed in the benchmark package (outside .pipeline/, eval-attempts/ and
    * eval-results/) and what appeared in eval-attempts/ without this tool publishing it, while the
    * harness ran. With attempts of the benchmark running at the same time, each of them records it,
    * naming the others. Absent where it is not watched (docker: the package is out of reach).
    */
-  isolationBreaches?: string[];
-  logLimitations: string[];
+  isolationBreaches: z.array(z.string()).optional(),
+  logLimitations: z.array(z.string()),
   /** From the CLI's transcript (transcript.jsonl): turns, tool calls, tokens, cost, final status. */
-  summary: TranscriptSummary | null;
+  summary: summarySchema.nullable().default(null),
   /**
    * The model traffic as the gateway measured it, the same way for every CLI (beside `summary`,
    * the CLI's own figures); `used: false` when the harness talked to its API directly. Absent in
-   * run-logs written before the gateway.
+   * run-logs written before the gateway, and in those of manual harnesses.
    */
-  gateway?: ({ used: true } & GatewayUsage) | { used: false; why: string };
+  gateway: gatewayRecordSchema.optional(),
   /** The attempt key and its preimage: compare with today's to see why an attempt is stale. */
-  key: string;
-  preimage: Preimage;
+  key: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 key (64 hex digits)'),
+  preimage: preimageSchema,
+});
+
+export type RunLog = z.output<typeof runLogSchema>;
+
+export const runLogPath = (attemptDir: string) => join(attemptDir, 'run-log.json');
+
+/** The run-log.json of an attempt directory, or why there is none to read. */
+export function readRunLog(attemptDir: string): Promise<Stored<RunLog>> {
+  return readStored(runLogPath(attemptDir), runLogSchema);
 }
 
 const row = (field: string, value: string | number | boolean | null) =>

@@ -1,13 +1,14 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { seedWorkspace } from '../../tasks/seed-workspace.js';
-import { attemptDirs, readRunLog } from '../attempts.js';
+import { attemptDirs, attemptName } from '../attempts.js';
 import { listBenchmarks } from '../benchmarks.js';
 import { loadConfig } from '../config.js';
 import { errnoCode, UsageError } from '../errors.js';
 import { hashInventory } from '../inventory-hash.js';
 import { loadBenchmark } from '../manifest.js';
 import { type CorruptMarker, describeCorrupt, isCorrupt, reapDeadMarkers } from '../markers.js';
+import { readRunLog } from '../run-log.js';
 import { statePaths } from '../state.js';
 import { taskKey } from '../task.js';
 import { scanVisibleFiles } from '../visible-files.js';
@@ -53,9 +54,11 @@ async function entries(benchDir: string): Promise<CacheEntry[]> {
   }
   for (const [id, ns] of await attemptDirs(paths.attempts)) {
     for (const n of ns) {
-      const log = await readRunLog(paths.attempts, `${id}-attempt-${n}`);
-      for (const k of Object.values(log?.preimage.upstream ?? {})) used.add(k);
-      if (log) used.add(log.key);
+      // An attempt without a readable run-log keeps nothing in use: it is no complete attempt.
+      const read = await readRunLog(join(paths.attempts, attemptName(id, n)));
+      if (!read.ok) continue;
+      for (const k of Object.values(read.value.preimage.upstream)) used.add(k);
+      used.add(read.value.key);
     }
   }
   const out: CacheEntry[] = [];

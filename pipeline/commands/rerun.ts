@@ -1,12 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { loadConfig } from '../config.js';
 import { connectEngine, engineAddress, inspectImage, pullImage } from '../docker.js';
 import { parseTimeout } from '../duration.js';
-import { InfraError, messageOf, UsageError } from '../errors.js';
+import { InfraError, UsageError } from '../errors.js';
 import { benchmarkSelection, buildPlan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
-import type { RunLog } from '../run-log.js';
+import { readRunLog, runLogPath } from '../run-log.js';
 import type { ParsedArgs } from './options.js';
 import { runReported } from './run.js';
 import { retriesFlag } from './selection.js';
@@ -21,20 +20,17 @@ export async function rerunCommand({ values, positionals }: ParsedArgs<'rerun'>)
   if (positionals.length !== 1)
     throw new UsageError('rerun: name one attempt directory (eval-attempts/<name>)');
   const dir = resolve(positionals[0]!);
-  const file = join(dir, 'run-log.json');
-  let log: RunLog;
-  try {
-    log = JSON.parse(await readFile(file, 'utf8')) as RunLog;
-  } catch (error) {
-    throw new UsageError(`${file}: not a readable attempt record (${messageOf(error)})`);
-  }
+  const file = runLogPath(dir);
+  const read = await readRunLog(dir);
+  if (!read.ok) throw new UsageError(`${file}: not a readable attempt record (${read.problem})`);
+  const log = read.value;
   // Recorded by an older version, or edited: a timeout a timer cannot hold would end it at once.
   const timeout = parseTimeout(`${log.timeoutMs}ms`);
   if ('problem' in timeout) throw new UsageError(`${file}: timeoutMs ${log.timeoutMs}: ${timeout.problem}`);
   const config = await loadConfig(values.config);
-  const slug = log.benchmark?.name;
-  const attempts = join(config.benchmarksDir, String(slug), 'eval-attempts');
-  if (typeof slug !== 'string' || relative(attempts, dirname(dir)).startsWith('..')) {
+  const slug = log.benchmark.name;
+  const attempts = join(config.benchmarksDir, slug, 'eval-attempts');
+  if (relative(attempts, dirname(dir)).startsWith('..')) {
     throw new UsageError(
       `${dir}: not an attempt of a benchmark under ${config.benchmarksDir} (expected ${join(attempts, basename(dir))})`,
     );

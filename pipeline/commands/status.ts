@@ -107,7 +107,7 @@ async function benchmarkStatus(
           n,
           outcome: 'invalid',
           stale: false,
-          why: INVALID_ATTEMPT,
+          why: `${INVALID_ATTEMPT} (${records.whyInvalid(name) ?? 'not read'})`,
           summary: null,
           gateway: null,
         });
