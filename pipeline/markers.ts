@@ -7,6 +7,7 @@ import { fsyncPath, tempPathFor, writeJsonAtomic } from './fs-atomic.js';
 import { killTagged } from './processes.js';
 import type { StatePaths } from './state.js';
 import { uniqueSuffix } from './state.js';
+import { readStored } from './stored.js';
 
 const pid = z.number().int().positive();
 
@@ -50,31 +51,15 @@ export interface CorruptMarker {
 
 /** Reads a marker file: the marker, a corrupt one, or undefined when there is no file. */
 export async function readMarker(path: string): Promise<RunningMarker | CorruptMarker | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-  const corrupt = (why: string): CorruptMarker => ({
+  const read = await readStored(path, markerSchema);
+  if (read.ok) return read.value;
+  if (read.reason === 'absent') return undefined;
+  return {
     corrupt: true,
     attempt: basename(path).replace(/\.json(\.dead-.*)?$/, ''),
     path,
-    why,
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return corrupt(text.trim() ? 'not JSON' : 'empty');
-  }
-  const parsed = markerSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return corrupt(`not a marker: ${issue?.path.join('.') || 'the file'}: ${issue?.message}`);
-  }
-  return parsed.data;
+    why: read.reason === 'schema' ? `not a marker: ${read.problem}` : read.problem,
+  };
 }
 
 export const isCorrupt = (m: RunningMarker | CorruptMarker): m is CorruptMarker => 'corrupt' in m;
@@ -222,7 +207,8 @@ export async function reapMarker(paths: StatePaths, dead: RunningMarker | Corrup
   }
   const m = moved ?? (isCorrupt(dead) ? undefined : dead);
   if (!m) {
-    await rm(grave, { force: true });
+    // A corrupt marker may be anything in a marker's place, a directory too.
+    await rm(grave, { recursive: true, force: true });
     return true;
   }
   if (m.childPid && (await isProcessAlive(m.childPid, m.childStart))) {

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { readJsonOrUndefined, writeJsonAtomic } from './fs-atomic.js';
-import type { NodeKey, Preimage } from './keys.js';
+import { z } from 'zod';
+import { writeJsonAtomic } from './fs-atomic.js';
+import { type NodeKey, type Preimage, preimageSchema } from './keys.js';
 import type { Redactor } from './redact.js';
-import type { TaskName } from './task.js';
+import { readStored } from './stored.js';
+import { TASK_NAMES, type TaskName } from './task.js';
 
 /** Where a benchmark's outputs and engine state live. */
 export interface StatePaths {
@@ -54,6 +56,18 @@ export interface NodeRecord<Output = unknown> {
 }
 
 /**
+ * `nodes/<task>/<key>.json`. Its output is the task's own and is not checked here: what reads a
+ * record today asks only whether it exists (and for its preimage).
+ */
+export const nodeRecordSchema = z.object({
+  task: z.enum(TASK_NAMES),
+  key: z.string().min(1),
+  preimage: preimageSchema,
+  output: z.unknown(),
+  at: z.string(),
+}) satisfies z.ZodType<NodeRecord>;
+
+/**
  * Node records, one JSON file per key, written temp-then-rename. A record is never overwritten
  * (same key, same output), and a record that cannot be read is a miss, not an error.
  */
@@ -67,9 +81,10 @@ export class NodeStore {
     return join(this.paths.nodes, task, `${key}.json`);
   }
 
-  async get<O>(task: TaskName, key: string): Promise<NodeRecord<O> | undefined> {
-    const record = await readJsonOrUndefined<NodeRecord<O>>(this.#file(task, key));
-    return record && record.key === key && record.task === task ? record : undefined;
+  /** The record of `key`, or undefined when there is none, or none that is whole and of this key. */
+  async get(task: TaskName, key: string): Promise<NodeRecord | undefined> {
+    const read = await readStored(this.#file(task, key), nodeRecordSchema);
+    return read.ok && read.value.key === key && read.value.task === task ? read.value : undefined;
   }
 
   async set<O>(task: TaskName, nodeKey: NodeKey, output: O): Promise<NodeRecord<O>> {

@@ -1,12 +1,13 @@
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { copyEntries, type TreeEntry } from '../pipeline/copy-tree.js';
-import { errnoCode, formatFieldPath } from '../pipeline/errors.js';
+import { errnoCode } from '../pipeline/errors.js';
 import { exists, writeJsonAtomic } from '../pipeline/fs-atomic.js';
 import { inventoryKeyParams } from '../pipeline/inventory-hash.js';
 import type { StatePaths } from '../pipeline/state.js';
 import { uniqueSuffix } from '../pipeline/state.js';
+import { readStored } from '../pipeline/stored.js';
 import type { TaskDefinition } from '../pipeline/task.js';
 import type { Inventory } from '../pipeline/visible-files.js';
 
@@ -33,7 +34,7 @@ export function seedDir(paths: StatePaths, key: string): string {
 }
 
 /** A template's entries.json: what attempts copy from its tree, by relative path. */
-const entriesSchema = z.array(
+export const entriesSchema = z.array(
   z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('dir'), path: z.string().min(1) }),
     z.strictObject({ type: z.literal('file'), path: z.string().min(1), mode: z.number().int().optional() }),
@@ -43,19 +44,9 @@ const entriesSchema = z.array(
 
 /** The entries of a template, or why they cannot be read (undefined: there is no template). */
 async function readEntries(dir: string): Promise<TreeEntry[] | { invalid: string } | undefined> {
-  const file = join(dir, ENTRIES);
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    if (!(error instanceof SyntaxError)) throw error;
-    return { invalid: `${file}: not JSON` };
-  }
-  const parsed = entriesSchema.safeParse(json);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  return { invalid: `${file}: ${formatFieldPath(issue?.path ?? [])}: ${issue?.message}` };
+  const read = await readStored(join(dir, ENTRIES), entriesSchema);
+  if (read.ok) return read.value;
+  return read.reason === 'absent' ? undefined : { invalid: read.why };
 }
 
 /**
