@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { z } from 'zod';
 import { collect, collectedLimitations } from '../../tasks/collect.js';
 import { materializeWorkspace, seedWorkspace } from '../../tasks/seed-workspace.js';
 import { writeRunLog } from '../../tasks/write-run-log.js';
@@ -8,7 +9,7 @@ import { attemptDirs, attemptName, highestIndex, modelId, slugPart } from '../at
 import { selectBenchmarks } from '../benchmarks.js';
 import { loadConfig, parseSize } from '../config.js';
 import { errnoCode, UsageError } from '../errors.js';
-import { readTextOrUndefined, writeJsonAtomic } from '../fs-atomic.js';
+import { writeJsonAtomic } from '../fs-atomic.js';
 import { configRedactor } from '../harness-env.js';
 import { hashInventory } from '../inventory-hash.js';
 import { nodeKey } from '../keys.js';
@@ -21,21 +22,26 @@ import { newRunId } from '../run.js';
 import type { RunLog } from '../run-log.js';
 import { RUN_LOG_FORMAT } from '../run-log.js';
 import { statePaths } from '../state.js';
+import { readStored } from '../stored.js';
 import { type TaskContext, taskKey } from '../task.js';
 import type { ParsedArgs } from './options.js';
 
 /** What `prepare` leaves beside the workspace (never inside it) for `collect` to find. */
-interface Prepared {
-  benchmarkDir: string;
-  harness: string;
-  model: string;
-  seedKey: string;
-  visibleInputs: string[];
-  baselineSource: string;
-  preparedAt: string;
+export const preparedSchema = z.object({
+  benchmarkDir: z.string().min(1),
+  harness: z.string().min(1),
+  model: z.string().min(1),
+  /** The seed the workspace was made from: the attempt's key is made of it. */
+  seedKey: z.string().min(1),
+  visibleInputs: z.array(z.string()),
+  baselineSource: z.string(),
+  /** When prepare made it (ISO 8601): the attempt's start. */
+  preparedAt: z.iso.datetime(),
   /** Set by collect: the attempt this workspace became. */
-  collected?: string;
-}
+  collected: z.string().optional(),
+});
+
+type Prepared = z.output<typeof preparedSchema>;
 
 export const MANUAL_DEVIATION = 'manual harness, container isolation not available';
 const sidecar = (workspace: string) => `${workspace}.bench-pipeline.json`;
@@ -95,13 +101,18 @@ export async function prepareCommand({ values, positionals }: ParsedArgs<'prepar
 export async function collectCommand({ values, positionals }: ParsedArgs<'collect'>): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('collect: name one workspace made by prepare');
   const workspace = resolve(positionals[0]!);
-  const text = await readTextOrUndefined(sidecar(workspace));
-  if (text === undefined) {
+  const read = await readStored(sidecar(workspace), preparedSchema);
+  if (!read.ok && read.reason === 'absent') {
     throw new UsageError(
       `${workspace}: not a workspace made by bench-pipeline prepare (no ${basename(sidecar(workspace))} beside it)`,
     );
   }
-  const prepared = JSON.parse(text) as Prepared;
+  if (!read.ok) {
+    throw new UsageError(
+      `${sidecar(workspace)}: not a record bench-pipeline prepare wrote (${read.problem})`,
+    );
+  }
+  const prepared = read.value;
   if (prepared.collected) throw new UsageError(`${workspace}: already collected as ${prepared.collected}`);
   const config = await loadConfig(values.config);
   const bench = await loadBenchmark(prepared.benchmarkDir);
