@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { hashFile, hashSync } from 'hasha';
-import { readJsonOrUndefined, writeJsonAtomic } from './fs-atomic.js';
+import { z } from 'zod';
+import { writeJsonAtomic } from './fs-atomic.js';
+import { readStored } from './stored.js';
 import type { Inventory, VisibleFile } from './visible-files.js';
 
 /**
@@ -17,12 +19,16 @@ async function hashContent(f: VisibleFile): Promise<string> {
   return hashSync(readFileSync(f.source), { algorithm: 'sha256' });
 }
 
-interface StatCacheEntry {
-  size: number;
-  mtimeMs: number;
-  ino: number;
-  hash: string;
-}
+/**
+ * `.pipeline/stat-cache.json`: a visible file's content hash by its real path, trusted while its
+ * size, mtime and inode are unchanged. A cache of another shape is empty: every file is hashed.
+ */
+export const statCacheSchema = z.record(
+  z.string(),
+  z.object({ size: z.number(), mtimeMs: z.number(), ino: z.number(), hash: z.string().min(1) }),
+);
+
+type StatCacheEntry = z.output<typeof statCacheSchema>[string];
 
 /**
  * Fills in content hashes. A file whose real path, size, mtime and inode match the stat cache is
@@ -33,7 +39,8 @@ export async function hashInventory(
   statCacheFile: string,
   persist: boolean,
 ): Promise<void> {
-  const cache = (await readJsonOrUndefined<Record<string, StatCacheEntry>>(statCacheFile)) ?? {};
+  const read = await readStored(statCacheFile, statCacheSchema);
+  const cache = read.ok ? read.value : {};
   let changed = false;
   const next: Record<string, StatCacheEntry> = {};
   // Bounded parallelism: the reads of the next files overlap the hashing of this one.

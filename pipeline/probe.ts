@@ -3,8 +3,10 @@ import { constants } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { readJsonOrUndefined, writeJsonAtomic } from './fs-atomic.js';
+import { z } from 'zod';
+import { writeJsonAtomic } from './fs-atomic.js';
 import { canonicalJson } from './keys.js';
+import { readStored } from './stored.js';
 
 /** The host runtimes recorded for lite-mode attempts; their versions are part of the attempt key. */
 export const HOST_RUNTIMES: Record<string, string[]> = {
@@ -43,10 +45,10 @@ export function cacheDir(): string {
   );
 }
 
-interface CacheEntry {
-  fingerprint: string;
-  output: string;
-}
+/** `versions.json`: each version command's answer, by the fingerprint of the files it ran. */
+export const versionsSchema = z.record(z.string(), z.object({ fingerprint: z.string(), output: z.string() }));
+
+type CacheEntry = z.output<typeof versionsSchema>[string];
 
 /**
  * Runs version commands (`node --version`, `claude --version`) and remembers their answers by
@@ -60,7 +62,8 @@ export class VersionProbe {
   readonly #memo = new Map<string, Promise<string | undefined>>();
 
   async load(): Promise<this> {
-    this.#entries = (await readJsonOrUndefined<Record<string, CacheEntry>>(this.#file)) ?? {};
+    const read = await readStored(this.#file, versionsSchema);
+    this.#entries = read.ok ? read.value : {};
     return this;
   }
 
