@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Collected, collect, collectedLimitations } from '../tasks/collect.js';
 import { homeOf } from '../tasks/harness-process.js';
+import { basePathOf } from '../tasks/harnesses/adapter.js';
 import { type HarnessRun, type RunHarnessInput, runHarness } from '../tasks/run-harness.js';
 import type { ContainerInput, RuntimeMount } from '../tasks/run-in-container.js';
 import type { SeedOutput } from '../tasks/seed-workspace.js';
@@ -13,7 +14,7 @@ import type { AttemptRef, EventSink } from './events.js';
 import { describeFailure, type Failure, type ModelApiFault } from './failures.js';
 import { exists } from './fs-atomic.js';
 import { backoffMs } from './gateway/faults.js';
-import { basePathOf, type Gateway, type GatewayUsage, type Lease } from './gateway/server.js';
+import type { Gateway, GatewayUsage, Lease } from './gateway/server.js';
 import { type GatewayAccess, viaGateway } from './harness-env.js';
 import type { NodeKey } from './keys.js';
 import {

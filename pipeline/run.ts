@@ -9,7 +9,6 @@ import { parseSize, type ResolvedConfig } from './config.js';
 import { connectEngine, type Engine, engineAddress, LABELS, reapDeadContainers } from './docker.js';
 import { messageOf } from './errors.js';
 import type { AttemptResult, EventSink, PipelineEvent, RunSummary } from './events.js';
-import { Gateway } from './gateway/server.js';
 import {
   configRedactor,
   harnessEnv,
@@ -126,8 +125,9 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
   const throughGateway = plan.benchmarks.flatMap((bp) =>
     bp.lines.filter((l) => l.adapter.gateway && lineHasWork(l)).map(() => bp.mode),
   );
+  // Loaded only then: a run of custom harnesses alone does not pay for it.
   const gateway = throughGateway.length
-    ? await Gateway.start({
+    ? await (await import('./gateway/server.js')).Gateway.start({
         retryWindowMs: config.retryWindowMs,
         budgetUsd: options.maxCostUsd ?? config.budget,
         prices: config.prices,

@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { basePathOf } from '../../tasks/harnesses/adapter.js';
 import type { EventSink } from '../events.js';
 import type { ModelApiFault } from '../failures.js';
 import { backoffMs, classifyStatus, errorTypeOf, isTransientNetworkError, retryAfterMs } from './faults.js';
@@ -42,12 +43,6 @@ export interface Route {
   /** `https://api.anthropic.com` (an origin, like ANTHROPIC_BASE_URL) or `https://api.openai.com/v1`. */
   upstream: string;
 }
-
-/**
- * The path prefix of the gateway URL a CLI is given: claude-code appends `/v1/messages` to an
- * origin, codex and opencode append `/responses` to an API root that holds `/v1`.
- */
-export const basePathOf = (family: ApiFamily) => (family === 'anthropic' ? '' : '/v1');
 
 /** What the gateway measured of one attempt's model traffic. */
 export interface GatewayUsage {

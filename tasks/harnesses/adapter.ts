@@ -56,6 +56,12 @@ export interface GatewayRoute {
   upstream: string;
 }
 
+/**
+ * The path prefix of the gateway URL a CLI is given: claude-code appends `/v1/messages` to an
+ * origin, codex and opencode append `/responses` to an API root that holds `/v1`.
+ */
+export const basePathOf = (family: GatewayRoute['family']) => (family === 'anthropic' ? '' : '/v1');
+
 /** The vendor API roots, in the form each family's base URL takes (an origin; the root with /v1). */
 export const VENDOR_UPSTREAM = {
   anthropic: 'https://api.anthropic.com',
