@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import {
   createServer,
@@ -14,14 +13,30 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import { basePathOf } from '../../tasks/harnesses/adapter.js';
 import type { EventSink } from '../events.js';
 import type { ModelApiFault } from '../failures.js';
 import { backoffMs, classifyStatus, errorTypeOf, isTransientNetworkError, retryAfterMs } from './faults.js';
-import { KeyPool, type KeySlot } from './keys.js';
+import { KeyPool } from './keys.js';
+import { AttemptLease, type Lease, type LeaseRequest } from './lease.js';
 import { costOf, type Price, priceOf } from './prices.js';
 import { protocolOf, UsageMeter, type WireProtocol } from './usage.js';
+import {
+  answer,
+  capabilityOf,
+  decoded,
+  ERROR_BODY_LIMIT,
+  errnoOf,
+  gatewayError,
+  header,
+  modelOf,
+  readAll,
+  responseHeaders,
+  sleep,
+  upstreamHeaders,
+  upstreamUrl,
+} from './wire.js';
+
+export type { ApiFamily, GatewayUsage, Lease, LeaseRequest, Route } from './lease.js';
 
 /**
  * The model gateway of one invocation: an HTTP server on 127.0.0.1 (and, for containers, on a
@@ -34,41 +49,6 @@ import { protocolOf, UsageMeter, type WireProtocol } from './usage.js';
  * same way for every CLI.
  */
 
-/** The API family a harness speaks, and so how its base URL is shaped. */
-export type ApiFamily = 'anthropic' | 'openai';
-
-/** Where an attempt's requests go: the configured base URL, or the vendor's API root. */
-export interface Route {
-  family: ApiFamily;
-  /** `https://api.anthropic.com` (an origin, like ANTHROPIC_BASE_URL) or `https://api.openai.com/v1`. */
-  upstream: string;
-}
-
-/** What the gateway measured of one attempt's model traffic. */
-export interface GatewayUsage {
-  upstream: string;
-  keyEnv: string;
-  /** Model calls (messages, responses, chat completions), retries included. */
-  requests: number;
-  /** Of those, upstream tries the gateway repeated after a transient fault. */
-  retries: number;
-  /** Transient faults seen (healed or not) and unhealed ones. */
-  faults: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  /** Wall time of model calls, from request to the end of the answer, summed. */
-  modelWaitMs: number;
-  /** null when some model call had no price (see unpriced). */
-  costUsd: number | null;
-  /** Where the cost came from: price table entries (with their dates) or the upstream's own figure. */
-  costSources: string[];
-  /** Models answered without a known price: add them to `prices` in bench.config.ts. */
-  unpriced: string[];
-  models: string[];
-}
-
 export interface GatewayOptions {
   /** How long transient faults of one request are retried before the attempt is stopped. */
   retryWindowMs: number;
@@ -78,125 +58,6 @@ export interface GatewayOptions {
   /** Listen on a unix socket too, in a directory of its own (docker mode mounts it). */
   socket: boolean;
   emit: EventSink;
-}
-
-export interface LeaseRequest {
-  harness: string;
-  /** The host variables holding this harness's keys, in order of preference. */
-  keyEnvs: readonly string[];
-  /** At most this many attempts at once on one key. */
-  keyConcurrency: number;
-  route: Route;
-}
-
-/** An attempt's hold on the gateway: its capability, its key, what it measured, and its fault. */
-export interface Lease {
-  /** Goes where the CLI expects its API key. */
-  readonly capability: string;
-  readonly keyEnv: string;
-  readonly route: Route;
-  /** Aborted when the attempt must stop: its key was refused, a fault was not healed, the budget is spent. */
-  readonly stopped: AbortSignal;
-  /** The fault that makes the attempt an infrastructure error, if any. */
-  readonly fault: ModelApiFault | undefined;
-  usage(): GatewayUsage;
-  /** Ends the capability (its requests get 401 from then on) and frees the key. */
-  release(): void;
-}
-
-/** Hop-by-hop headers, never forwarded (RFC 9110 7.6.1), and the host, which is the upstream's. */
-const HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-]);
-
-/** Error bodies are small; a bigger one is cut, since only its type is read. */
-const ERROR_BODY_LIMIT = 64 * 1024;
-
-const CAPABILITY_PREFIX = 'bpgw-';
-
-class AttemptLease implements Lease {
-  readonly capability = `${CAPABILITY_PREFIX}${randomBytes(24).toString('base64url')}`;
-  readonly #stop = new AbortController();
-  fault: ModelApiFault | undefined;
-  revoked = false;
-  readonly measured: GatewayUsage;
-  readonly #priced = new Set<string>();
-
-  constructor(
-    readonly request: LeaseRequest,
-    readonly slot: KeySlot,
-    readonly route: Route,
-    private readonly onRelease: (lease: AttemptLease) => void,
-  ) {
-    this.measured = {
-      upstream: route.upstream,
-      keyEnv: slot.name,
-      requests: 0,
-      retries: 0,
-      faults: 0,
-      inputTokens: 0,
-      outputTokens: 0,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-      modelWaitMs: 0,
-      costUsd: 0,
-      costSources: [],
-      unpriced: [],
-      models: [],
-    };
-  }
-
-  get keyEnv() {
-    return this.slot.name;
-  }
-  get stopped() {
-    return this.#stop.signal;
-  }
-
-  /** The first fault decides; the attempt is stopped at once. */
-  fail(kind: ModelApiFault['kind'], status: number | null, errorType: string | undefined): void {
-    if (this.fault || this.revoked) return;
-    this.fault = {
-      kind,
-      harness: this.request.harness,
-      keyEnv: this.slot.name,
-      status,
-      errorType: errorType ?? null,
-      upstream: this.route.upstream,
-      requests: this.measured.requests,
-    };
-    this.#stop.abort();
-  }
-
-  usage(): GatewayUsage {
-    return { ...this.measured, costSources: [...this.#priced] };
-  }
-
-  addCost(usd: number | undefined, source: string | undefined, model: string | undefined): void {
-    if (model && !this.measured.models.includes(model)) this.measured.models.push(model);
-    if (usd === undefined) {
-      if (model && !this.measured.unpriced.includes(model)) this.measured.unpriced.push(model);
-      this.measured.costUsd = null;
-      return;
-    }
-    if (source) this.#priced.add(source);
-    if (this.measured.costUsd !== null) this.measured.costUsd += usd;
-  }
-
-  release(): void {
-    if (this.revoked) return;
-    this.revoked = true;
-    this.onRelease(this);
-  }
 }
 
 export class Gateway {
@@ -503,120 +364,4 @@ export class Gateway {
         message: `the model API refused ${lease.slot.name} (${status} ${errorType ?? 'error'} from ${lease.route.upstream}): it takes no more attempts; going on with ${others.join(', ')}`,
       });
   }
-}
-
-/** The capability a request carries, where a client puts an API key. */
-function capabilityOf(headers: IncomingHttpHeaders): string | undefined {
-  const direct = headers['x-api-key'];
-  if (typeof direct === 'string' && direct.startsWith(CAPABILITY_PREFIX)) return direct;
-  const bearer = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '')?.[1];
-  return bearer?.startsWith(CAPABILITY_PREFIX) ? bearer : undefined;
-}
-
-/** The request's headers as they go upstream: only the capability is replaced, by the real key. */
-function upstreamHeaders(
-  headers: IncomingHttpHeaders,
-  key: string | undefined,
-  length: number,
-): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers))
-    if (!HOP.has(name) && value !== undefined) out[name] = value;
-  if (typeof out['x-api-key'] === 'string' && out['x-api-key'].startsWith(CAPABILITY_PREFIX)) {
-    if (key) out['x-api-key'] = key;
-    else delete out['x-api-key'];
-  }
-  if (typeof out.authorization === 'string' && capabilityOf({ authorization: out.authorization })) {
-    if (key) out.authorization = `Bearer ${key}`;
-    else delete out.authorization;
-  }
-  out['content-length'] = String(length);
-  return out;
-}
-
-function responseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers))
-    if (!HOP.has(name) && value !== undefined) out[name] = value;
-  return out;
-}
-
-/** The upstream URL of a request: the route's base plus the path after the family's base path. */
-export function upstreamUrl(route: Route, path: string): URL {
-  const prefix = basePathOf(route.family);
-  const rest =
-    prefix && (path === prefix || path.startsWith(`${prefix}/`) || path.startsWith(`${prefix}?`))
-      ? path.slice(prefix.length)
-      : path;
-  return new URL(
-    route.upstream.replace(/\/+$/, '') + (rest.startsWith('/') || rest.startsWith('?') ? rest : `/${rest}`),
-  );
-}
-
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** The model a request body asks for, when it is JSON with a `model`. */
-function modelOf(body: Buffer): string | undefined {
-  try {
-    const model = (JSON.parse(body.toString('utf8')) as { model?: unknown }).model;
-    return typeof model === 'string' ? model : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** An error body as the API wrote it, before content-encoding; as it is when it cannot be decoded. */
-function decoded(body: Buffer, encoding: string | undefined): Buffer {
-  try {
-    if (encoding === 'gzip') return gunzipSync(body);
-    if (encoding === 'br') return brotliDecompressSync(body);
-    if (encoding === 'deflate') return inflateSync(body);
-  } catch {
-    // Cut at ERROR_BODY_LIMIT, or not what it says: only its type is lost.
-  }
-  return body;
-}
-
-function errnoOf(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' ? code : 'connection error';
-}
-
-function answer(res: ServerResponse, r: { status: number; headers: IncomingHttpHeaders; body: Buffer }) {
-  const headers = responseHeaders(r.headers);
-  headers['content-length'] = String(r.body.length);
-  if (!res.headersSent) res.writeHead(r.status, headers);
-  res.end(r.body);
-}
-
-/** An error of the gateway's own, in a shape both API families' clients read. */
-function gatewayError(res: ServerResponse, status: number, type: string, message: string): void {
-  const text = JSON.stringify({ type: 'error', error: { type, message } });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-async function readAll(stream: AsyncIterable<unknown>, limit = Number.POSITIVE_INFINITY): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    if (size < limit) chunks.push(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return Buffer.concat(chunks).subarray(0, Math.min(size, limit));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
