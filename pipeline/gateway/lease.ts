@@ -1,18 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type { GatewayRoute } from '../../tasks/harnesses/adapter.js';
 import type { ModelApiFault } from '../failures.js';
 import type { KeySlot } from './keys.js';
 
 /** An attempt's hold on the gateway, and what the gateway measured of its traffic. */
 
-/** The API family a harness speaks, and so how its base URL is shaped. */
-export type ApiFamily = 'anthropic' | 'openai';
-
-/** Where an attempt's requests go: the configured base URL, or the vendor's API root. */
-export interface Route {
-  family: ApiFamily;
-  /** `https://api.anthropic.com` (an origin, like ANTHROPIC_BASE_URL) or `https://api.openai.com/v1`. */
-  upstream: string;
-}
+/** Where an attempt's requests go: its harness's API family and upstream (see the adapters). */
+export type Route = GatewayRoute;
 
 /** What the gateway measured of one attempt's model traffic. */
 export interface GatewayUsage {

@@ -36,7 +36,7 @@ import {
   upstreamUrl,
 } from './wire.js';
 
-export type { ApiFamily, GatewayUsage, Lease, LeaseRequest, Route } from './lease.js';
+export type { GatewayUsage, Lease, LeaseRequest, Route } from './lease.js';
 
 /**
  * The model gateway of one invocation: an HTTP server on 127.0.0.1 (and, for containers, on a
