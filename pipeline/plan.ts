@@ -1,9 +1,10 @@
 import { join, relative } from 'node:path';
+import type { RunHarnessInput } from '../tasks/harness-input.js';
 import type { HarnessAdapter } from '../tasks/harnesses/adapter.js';
 import { DEFAULT_WRAPPER_PROMPT } from '../tasks/harnesses/adapter.js';
 import { LITE_DIGEST, pinDigest } from '../tasks/pin-digest.js';
 import { type BuildContext, buildContext, resolveImage } from '../tasks/resolve-image.js';
-import { type RunHarnessInput, runHarness } from '../tasks/run-harness.js';
+import { runHarness } from '../tasks/run-harness.js';
 import { loadSeed, seedWorkspace } from '../tasks/seed-workspace.js';
 import { type AttemptRecord, AttemptRecords } from './attempt-records.js';
 import { attemptDirs, attemptName, lineIdentity } from './attempts.js';

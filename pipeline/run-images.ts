@@ -1,17 +1,27 @@
 import { join } from 'node:path';
+import type { RuntimeMount } from '../tasks/harness-input.js';
 import { pinDigest, pinImage } from '../tasks/pin-digest.js';
 import { resolveImage } from '../tasks/resolve-image.js';
-import type { RuntimeMount } from '../tasks/run-in-container.js';
 import { type Engine, extractRuntime, LABELS, ownerLabel } from './docker.js';
 import { InfraError } from './errors.js';
+import type { EventSink } from './events.js';
 import { writeLock } from './lock.js';
 import { processStart } from './markers.js';
 import { type BenchmarkPlan, hasWork, type Plan } from './plan.js';
 import { cacheDir } from './probe.js';
 import type { Redactor } from './redact.js';
-import type { RunOptions } from './run.js';
 import { NodeStore } from './state.js';
 import { taskKey } from './task.js';
+
+/** What of a run's options resolving and pinning images takes. */
+export interface ImageOptions {
+  /** Re-resolve the image instead of using the locked digest. */
+  updateImage: boolean;
+  /** Build the image from the benchmark's Dockerfile even when it is present. */
+  build: boolean;
+  signal: AbortSignal;
+  emit: EventSink;
+}
 
 /** docker: the images a run uses, resolved and pinned before its attempts are planned. */
 
@@ -24,7 +34,7 @@ export async function pinBenchmarkImage(
   bp: BenchmarkPlan,
   engine: Engine,
   images: Map<string, Promise<string>>,
-  options: RunOptions,
+  options: ImageOptions,
   redactor: Redactor,
 ): Promise<string> {
   const ref = bp.bench.manifest.image!;
@@ -64,7 +74,7 @@ export async function pinBenchmarkImage(
 export async function mountRuntimes(
   plan: Plan,
   engine: Engine,
-  options: RunOptions,
+  options: ImageOptions,
   redactor: Redactor,
 ): Promise<Map<string, RuntimeMount>> {
   const mounts = new Map<string, RuntimeMount>();

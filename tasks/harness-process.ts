@@ -1,4 +1,4 @@
-import type { RunHarnessRunInput } from './run-harness.js';
+import type { RunHarnessRunInput } from './harness-input.js';
 
 /**
  * What running a harness takes, on the host or in a container alike: its arguments, a deadline,

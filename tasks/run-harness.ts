@@ -1,70 +1,24 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { VariantConfig } from '../pipeline/config.js';
 import { scrubTree } from '../pipeline/copy-tree.js';
-import type { AttemptNetwork, GatewaySocket } from '../pipeline/docker.js';
 import { atPath } from '../pipeline/errors.js';
-import type { AttemptRef, Outcome } from '../pipeline/events.js';
+import type { Outcome } from '../pipeline/events.js';
 import { exists } from '../pipeline/fs-atomic.js';
 import { sha256 } from '../pipeline/keys.js';
 import { CancelledError, type TaskDefinition, throwIfAborted } from '../pipeline/task.js';
+import type { RunHarnessInput, RunHarnessRunInput } from './harness-input.js';
 import { HarnessOutput } from './harness-output.js';
 import { homeOf, type Ran } from './harness-process.js';
-import type { HarnessAdapter } from './harnesses/adapter.js';
 import {
   LINGER_MS,
   lineFeeder,
   type TranscriptReader,
   type TranscriptSummary,
 } from './harnesses/transcript.js';
-import { type ContainerInput, runInContainer } from './run-in-container.js';
+import { runInContainer } from './run-in-container.js';
 import { runOnHost } from './run-on-host.js';
-import { materializeWorkspace, type SeedOutput } from './seed-workspace.js';
-
-export interface RunHarnessInput {
-  attempt: AttemptRef;
-  seedKey: string;
-  pinKey: string;
-  mode: 'lite' | 'docker';
-  imageDigest: string;
-  hostRuntimes: Record<string, string>;
-  adapter: HarnessAdapter;
-  cliVersion: string;
-  model: string | undefined;
-  variant: { name: string; config: VariantConfig } | undefined;
-  wrapperPrompt: string;
-}
-
-export interface RunHarnessRunInput extends RunHarnessInput {
-  seed: SeedOutput;
-  /** Parent of this attempt's temp workspace, under the OS temp dir. */
-  workspaceRoot: string;
-  /** Where agent-run.log is streamed to: the attempt's staging directory. */
-  staging: string;
-  /** lite: the ATTEMPT_ENV value every process of this attempt inherits, to find the ones that escape. */
-  attemptTag: string;
-  timeoutMs: number;
-  /** The harness environment: the host's, minus every known token, plus the harness's own. */
-  env: NodeJS.ProcessEnv;
-  /** docker mode: the engine and the pinned image to run. */
-  container?: ContainerInput;
-  /** Stops the harness as a timeout would: the gateway saw a fault that ends the attempt. */
-  stop?: AbortSignal;
-  /**
-   * docker mode: the model gateway this attempt's CLI talks to instead of the model API (with a
-   * capability token in its token variable); its socket directory is mounted into the container
-   * and the harness's configured baseUrl is not used. Undefined: the CLI talks to its API direct.
-   */
-  gateway?: GatewaySocket;
-  /** runner.yaml `network`: in docker mode, `model` gives the container no network but the gateway. */
-  network: AttemptNetwork;
-  /** Called once the harness runs, so its process group or container goes into the running marker. */
-  onSpawn(
-    running: { pid: number; start: string | undefined } | { containerId: string },
-    workspace: string,
-  ): Promise<void>;
-}
+import { materializeWorkspace } from './seed-workspace.js';
 
 export interface HarnessRun {
   outcome: Outcome;

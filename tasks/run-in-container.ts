@@ -8,7 +8,6 @@ import {
   containerNetwork,
   createContainer,
   dockerError,
-  type Engine,
   GATEWAY_MOUNT,
   GATEWAY_SOCKET,
   LABELS,
@@ -17,30 +16,10 @@ import {
 } from '../pipeline/docker.js';
 import { processStart } from '../pipeline/markers.js';
 import type { TaskContext } from '../pipeline/task.js';
+import type { ContainerInput, RunHarnessRunInput } from './harness-input.js';
 import type { HarnessOutput } from './harness-output.js';
 import { deadline, drain, harnessArgs, type Ran } from './harness-process.js';
 import { type HarnessOptions, OPTIONS_ENV, PROMPT_ENV } from './harnesses/adapter.js';
-import type { RunHarnessRunInput } from './run-harness.js';
-
-/** A harness runtime extracted from its image, mounted read-only into the attempt containers. */
-export interface RuntimeMount {
-  /** The runtime image by digest (or id), as recorded in run-log. */
-  image: string;
-  dir: string;
-  path: string;
-  entrypoint: string;
-}
-
-export interface ContainerInput {
-  engine: Engine;
-  /** By harness name: the harnesses whose CLI comes from a runtime image. */
-  runtimes: Map<string, RuntimeMount>;
-  /** `repo@sha256:...` or an image id: never a tag, so one run never mixes images. */
-  image: string;
-  runId: string;
-  cpus: number | undefined;
-  memoryBytes: number | undefined;
-}
 
 /**
  * Docker mode: one container from the pinned image, running its `run-attempt` entrypoint. Only

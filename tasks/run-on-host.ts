@@ -4,10 +4,10 @@ import { InfraError, ioError } from '../pipeline/errors.js';
 import { processStart } from '../pipeline/markers.js';
 import { ATTEMPT_ENV, describeKilled, killTagged } from '../pipeline/processes.js';
 import type { TaskContext } from '../pipeline/task.js';
+import type { RunHarnessRunInput } from './harness-input.js';
 import type { HarnessOutput } from './harness-output.js';
 import { deadline, drain, harnessArgs, homeOf, type Ran } from './harness-process.js';
 import { prepareHome } from './harnesses/adapter.js';
-import type { RunHarnessRunInput } from './run-harness.js';
 
 /** After SIGTERM, how long a harness gets to exit before its process group is killed. */
 const KILL_GRACE_MS = 5_000;

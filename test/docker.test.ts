@@ -25,9 +25,9 @@ import {
 import { InfraError } from '../pipeline/errors.js';
 import { nodeKey } from '../pipeline/keys.js';
 import { Redactor } from '../pipeline/redact.js';
+import type { RunHarnessRunInput } from '../tasks/harness-input.js';
 import { HarnessOutput } from '../tasks/harness-output.js';
 import { harnessAdapter } from '../tasks/harnesses/registry.js';
-import type { RunHarnessRunInput } from '../tasks/run-harness.js';
 import { runInContainer } from '../tasks/run-in-container.js';
 import { allFiles, benchmarkFiles, CLI, makeRig, REPO, type Rig, TOKEN, waitFor } from './helpers/rig.js';
 
