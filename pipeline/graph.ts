@@ -1,89 +1,168 @@
 import { collect } from '../tasks/collect.js';
+import { type MountRuntimeInput, mountRuntime } from '../tasks/mount-runtime.js';
+import { type PinDigestInput, pinDigest } from '../tasks/pin-digest.js';
+import { type ResolveImageInput, resolveImage } from '../tasks/resolve-image.js';
+import { type SeedInput, seedWorkspace } from '../tasks/seed-workspace.js';
 import { writeRunLog } from '../tasks/write-run-log.js';
-import type { AttemptPlan, NodeStatus, Plan } from './plan.js';
-import { type TaskName, taskKey } from './task.js';
+import {
+  type AttemptLine,
+  type AttemptPlan,
+  lineHasWork,
+  type NodeStatus,
+  type Plan,
+  UNPINNED,
+} from './plan.js';
+import { type KeyInputs, type TaskName, taskKey } from './task.js';
 
 /**
- * The build graph as a value: every node of a plan with its task, key, state and what it waits
- * on. `plan` prints it, `graph` renders it (`--format json` is this value), `run` executes it.
+ * The build graph as a value: every node of a plan with its task, its input, what it waits on,
+ * its key and state. `plan` prints it, `graph` renders it (`--format json` is this value), `run`
+ * executes it (see executor.ts). It is the one place where a plan becomes task inputs and keys.
  */
 
-export interface GraphNode {
+interface NodeBase {
   /** `<benchmark>/<task>` for a benchmark's shared nodes, `<benchmark>/<attempt>/<task>` for an attempt's. */
   id: string;
-  task: TaskName;
   benchmark: string;
-  /** The attempt it belongs to: `<model-id>-attempt-<n>`, or `<model-id>-attempt-(next+i)` for `--more`. */
-  attempt?: string;
   /** The ids of the nodes whose outputs it takes. */
   deps: string[];
-  /** Its key; empty where it is known only once the node runs (a `--more` attempt claims its index then). */
+  /**
+   * Its key; empty where it is known only once its upstream has run (the attempts of an image
+   * not pinned yet, a `--more` attempt that claims its index when it starts).
+   */
   key: string;
   state: NodeStatus['state'];
   why: string;
+  /** An attempt's nodes: `<model-id>-attempt-<n>`, or `<model-id>-attempt-(next+i)` for `--more`. */
+  attempt?: string;
   /** An attempt's nodes: what `run` does with the attempt. */
   action?: AttemptPlan['action'];
 }
+
+/** A benchmark's shared nodes. */
+export type BenchmarkNode = NodeBase &
+  (
+    | { task: 'resolve-image'; input: ResolveImageInput }
+    | { task: 'pin-digest'; input: PinDigestInput }
+    | { task: 'seed-workspace'; input: SeedInput }
+    | { task: 'mount-runtime'; input: MountRuntimeInput }
+  );
+
+/** One of an attempt's three nodes, each taking the one before: the harness run, its copy, the publish. */
+export type AttemptNode = NodeBase & {
+  task: 'run-harness' | 'collect' | 'write-run-log';
+  attempt: string;
+  action: AttemptPlan['action'];
+  /**
+   * run-harness's input (the others take their attempt key from it), as far as the plan knows it:
+   * its pin and digest are filled in from the pin-digest node's output, its index for `--more`
+   * when the index is claimed.
+   */
+  input: { line: AttemptLine; planned: AttemptPlan | undefined };
+};
+
+export type GraphNode = BenchmarkNode | AttemptNode;
 
 export interface Graph {
   nodes: GraphNode[];
 }
 
-/** An attempt is three nodes, each taking the one before: the harness run, its copy, the publish. */
 export const ATTEMPT_TASKS = ['run-harness', 'collect', 'write-run-log'] as const;
 
-/** The keys of an attempt's downstream nodes, from its attempt key (run-harness's). */
-export function attemptTaskKeys(attemptKey: string) {
-  return {
-    'run-harness': attemptKey,
-    collect: taskKey(collect, { attemptKey }).key,
-    'write-run-log': taskKey(writeRunLog, { attemptKey }).key,
-  };
-}
+export const isAttemptNode = (n: GraphNode): n is AttemptNode => 'attempt' in n;
 
 export function buildGraph(plan: Plan): Graph {
   const nodes: GraphNode[] = [];
   for (const bp of plan.benchmarks) {
     const benchmark = bp.bench.slug;
     const id = (...parts: string[]) => [benchmark, ...parts].join('/');
-    const shared = (task: TaskName, n: { key: { key: string }; status: NodeStatus }, deps: string[]) =>
-      nodes.push({ id: id(task), task, benchmark, deps, key: n.key.key, ...n.status });
-    shared('resolve-image', bp.resolve, []);
-    shared('pin-digest', bp.pin, [id('resolve-image')]);
-    shared('seed-workspace', bp.seed, []);
+    const image = bp.bench.manifest.image ?? null;
+    const common = (task: TaskName, n: { key: { key: string }; status: NodeStatus }, deps: string[]) => ({
+      id: id(task),
+      benchmark,
+      deps,
+      key: n.key.key,
+      ...n.status,
+    });
+    nodes.push({
+      ...common('resolve-image', bp.resolve, []),
+      task: 'resolve-image',
+      input: { ref: image, mode: bp.mode, context: bp.context },
+    });
+    nodes.push({
+      ...common('pin-digest', bp.pin, [id('resolve-image')]),
+      task: 'pin-digest',
+      input: { resolveKey: bp.resolve.key.key, ref: image, digest: bp.pin.digest },
+      // Unpinned, the key is the digest's: known once the image is pinned.
+      ...(bp.pin.digest === UNPINNED && { key: '' }),
+    });
+    nodes.push({
+      ...common('seed-workspace', bp.seed, []),
+      task: 'seed-workspace',
+      input: { stateMode: bp.bench.manifest.state_mode, inventory: bp.inventory, paths: bp.paths },
+    });
+    // docker: a harness runtime image, for the attempts that run on it.
+    const runtimeOf = (line: AttemptLine) => {
+      const runtime = bp.mode === 'docker' && lineHasWork(line) ? line.adapter.config.runtime : undefined;
+      if (!runtime) return [];
+      const node = id(line.adapter.name, 'mount-runtime');
+      if (!nodes.some((n) => n.id === node)) {
+        const input = { harness: line.adapter.name, runtime };
+        nodes.push({
+          id: node,
+          task: 'mount-runtime',
+          benchmark,
+          deps: [],
+          key: taskKey(mountRuntime, input).key,
+          state: 'missing',
+          why: `resolved when run (the tag may move), extracted once per digest: ${runtime.image}`,
+          input,
+        });
+      }
+      return [node];
+    };
     for (const line of bp.lines) {
-      const attempts = line.attempts.map((a) => ({
-        name: a.ref.name,
-        keys: attemptTaskKeys(a.key.key),
-        state: a.status.state,
-        why: a.runningElsewhere
-          ? `${a.status.why} (running now in pid ${a.runningElsewhere.pid})`
-          : a.status.why,
-        action: a.action,
+      const runtime = runtimeOf(line);
+      const attempts: {
+        name: string;
+        planned: AttemptPlan | undefined;
+        why: string;
+        state: NodeStatus['state'];
+        action: AttemptPlan['action'];
+      }[] = line.attempts.map((planned) => ({
+        name: planned.ref.name,
+        planned,
+        state: planned.status.state,
+        why: planned.runningElsewhere
+          ? `${planned.status.why} (running now in pid ${planned.runningElsewhere.pid})`
+          : planned.status.why,
+        action: planned.action,
       }));
       for (let i = 0; i < line.more; i++) {
         attempts.push({
           name: `${line.modelId}-attempt-(next+${i})`,
-          keys: { 'run-harness': '', collect: '', 'write-run-log': '' },
+          planned: undefined,
           state: 'missing',
           why: '--more: a new attempt at the next free index',
           action: 'run',
         });
       }
-      for (const a of attempts) {
-        let deps = [id('pin-digest'), id('seed-workspace')];
+      for (const { name, planned, state, why, action } of attempts) {
+        const keys = planned && bp.pin.digest !== UNPINNED ? attemptTaskKeys(planned.key.key) : undefined;
+        let deps = [id('pin-digest'), id('seed-workspace'), ...runtime];
         for (const task of ATTEMPT_TASKS) {
-          const node = id(a.name, task);
+          const node = id(name, task);
           nodes.push({
             id: node,
             task,
             benchmark,
-            attempt: a.name,
+            attempt: name,
             deps,
-            key: a.keys[task],
-            state: a.state,
-            why: a.why,
-            action: a.action,
+            key: keys?.[task] ?? '',
+            state,
+            why,
+            action,
+            input: { line, planned },
           });
           deps = [node];
         }
@@ -91,6 +170,51 @@ export function buildGraph(plan: Plan): Graph {
     }
   }
   return { nodes };
+}
+
+/** The keys of an attempt's downstream nodes, from its attempt key (run-harness's). */
+export function attemptTaskKeys(attemptKey: string) {
+  return {
+    'run-harness': attemptKey,
+    collect: collectKey(attemptKey).key,
+    'write-run-log': writeRunLogKey(attemptKey).key,
+  };
+}
+
+export const collectKey = (attemptKey: string) => taskKey(collect, { attemptKey });
+export const writeRunLogKey = (attemptKey: string) => taskKey(writeRunLog, { attemptKey });
+
+/** What a node's key is made of: its input as the key sees it; null where the key is not known yet. */
+export function keyInputsOf(node: GraphNode): KeyInputs | null {
+  if (!node.key) return null;
+  switch (node.task) {
+    case 'resolve-image':
+      return resolveImage.keyInputs(node.input);
+    case 'pin-digest':
+      return pinDigest.keyInputs(node.input);
+    case 'seed-workspace':
+      return seedWorkspace.keyInputs(node.input);
+    case 'mount-runtime':
+      return mountRuntime.keyInputs(node.input);
+    case 'run-harness': {
+      const { params, upstream } = node.input.planned!.key.preimage;
+      return { params, upstream };
+    }
+    case 'collect':
+    case 'write-run-log': {
+      const attemptKey = node.input.planned!.key.key;
+      return (node.task === 'collect' ? collect : writeRunLog).keyInputs({ attemptKey });
+    }
+  }
+}
+
+/**
+ * A node as JSON: what it is, its state and what it waits on; `withInputs` adds what its key is
+ * made of (for `graph --format json`; `plan --json` leaves it out, one per attempt adds up).
+ */
+export function nodeJson(node: GraphNode, withInputs: boolean) {
+  const { input: _, ...rest } = node;
+  return withInputs ? { ...rest, input: keyInputsOf(node) } : rest;
 }
 
 /** Each dependency as an edge `[from, to]`, for renderers. */

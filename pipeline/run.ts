@@ -1,14 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pinDigest } from '../tasks/pin-digest.js';
-import { resolveImage } from '../tasks/resolve-image.js';
-import { loadSeed, type SeedOutput, seedWorkspace } from '../tasks/seed-workspace.js';
-import { AttemptChain, isolationDeviations, type RunContext } from './attempt-chain.js';
+import type { RuntimeMount } from '../tasks/harness-input.js';
+import type { PinDigestOutput } from '../tasks/pin-digest.js';
+import type { ResolveImageOutput } from '../tasks/resolve-image.js';
+import type { SeedOutput } from '../tasks/seed-workspace.js';
+import { NextIndex } from './attempt-lifecycle.js';
+import { Attempt, type AttemptUpstream, isolationDeviations, type RunContext } from './attempt-steps.js';
+import { BenchmarkSteps } from './benchmark-steps.js';
 import { parseSize, type ResolvedConfig } from './config.js';
-import { connectEngine, type Engine, engineAddress, LABELS, reapDeadContainers } from './docker.js';
+import { connectEngine, engineAddress, LABELS, reapDeadContainers } from './docker.js';
 import { messageOf } from './errors.js';
 import type { AttemptResult, EventSink, PipelineEvent, RunSummary } from './events.js';
+import { Executor } from './executor.js';
+import { buildGraph, type GraphNode, isAttemptNode } from './graph.js';
 import {
   configRedactor,
   harnessEnv,
@@ -25,11 +30,9 @@ import {
   STAGING_NAME,
 } from './markers.js';
 import { PackageWatch } from './package-watch.js';
-import { type BenchmarkPlan, buildPlan, hasWork, lineHasWork, type Selection } from './plan.js';
+import { type BenchmarkPlan, buildPlan, hasWork, lineHasWork, type Plan, type Selection } from './plan.js';
 import { preflightEnvironment } from './preflight-environment.js';
 import { VersionProbe } from './probe.js';
-import { mountRuntimes, pinBenchmarkImage } from './run-images.js';
-import { Scheduler, type SchedulerNode } from './scheduler.js';
 import { NodeStore } from './state.js';
 
 export interface RunOptions {
@@ -63,7 +66,7 @@ export function newRunId(now = new Date()): string {
 export async function runPipeline(config: ResolvedConfig, options: RunOptions): Promise<RunSummary> {
   const runId = options.runId ?? newRunId();
   const probe = await new VersionProbe().load();
-  let plan = await buildPlan(config, options.selection, {
+  const plan = await buildPlan(config, options.selection, {
     persist: true,
     probe,
     updateImage: options.updateImage,
@@ -74,33 +77,22 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
   await preflightEnvironment(plan, options.emit);
   await probe.save();
   warnPlaceholderTokens(plan, options.emit);
+  const graph = buildGraph(plan);
+  const skip = skipOf(plan, options);
 
-  // docker: resolve and pin the images first; a new pin changes the attempt keys, so plan again.
-  const toPin = plan.benchmarks.filter(
-    (bp) => bp.mode === 'docker' && (hasWork(bp) || !bp.locked || options.updateImage || options.build),
+  // docker: the engine, when a node of the run needs one.
+  const docker = new Set(plan.benchmarks.filter((b) => b.mode === 'docker').map((b) => b.bench.slug));
+  const needsEngine = graph.nodes.some(
+    (n) => docker.has(n.benchmark) && n.task !== 'seed-workspace' && !skip(n),
   );
-  let engine: Engine | undefined;
-  if (toPin.length) {
-    engine = await connectEngine(engineAddress(config.docker.host));
+  const engine = needsEngine ? await connectEngine(engineAddress(config.docker.host)) : undefined;
+  if (engine) {
     for (const c of await reapDeadContainers(engine)) {
       const benchmark = c.Labels[LABELS.benchmark] ?? '?';
       const message = `${c.Labels[LABELS.attempt]}: removed container ${c.Names[0] ?? c.Id} left by a dead invocation`;
       options.emit({ type: 'cleanup', benchmark, message });
     }
-    const images = new Map<string, Promise<string>>();
-    let repinned = false;
-    for (const bp of toPin) {
-      const digest = await pinBenchmarkImage(bp, engine, images, options, redactor);
-      repinned ||= digest !== bp.pin.digest;
-    }
-    if (repinned)
-      plan = await buildPlan(config, options.selection, {
-        persist: true,
-        probe,
-        updateImage: options.updateImage,
-      });
   }
-  const runtimes = engine ? await mountRuntimes(plan, engine, options, redactor) : new Map();
 
   const summary: RunSummary = {
     runId,
@@ -137,8 +129,11 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
     : undefined;
   try {
     const watches = new Map<string, PackageWatch>();
+    const nextIndices = new Map<string, NextIndex>();
+    const runtimes = new Map<string, RuntimeMount>();
     const rc: RunContext = {
       runId,
+      signal: options.signal,
       timeoutMs: options.timeoutMs ?? config.timeoutMs,
       clean: options.clean,
       redactor,
@@ -148,12 +143,21 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
       envFor: (line, mode, access) => harnessEnv(line, tokenNames, mode, access),
       gateway,
       retries: options.retries ?? config.retries,
-      containerFor: (bp) =>
+      rerun: options.selection.rerun,
+      nextIndex: (bp) => {
+        let next = nextIndices.get(bp.bench.slug);
+        if (!next) {
+          next = new NextIndex(bp.paths.attempts);
+          nextIndices.set(bp.bench.slug, next);
+        }
+        return next;
+      },
+      containerFor: (bp, digest) =>
         engine && bp.mode === 'docker'
           ? {
               engine,
               runtimes,
-              image: bp.pin.digest,
+              image: digest,
               runId,
               cpus: config.docker.cpus,
               memoryBytes: config.docker.memory === undefined ? undefined : parseSize(config.docker.memory),
@@ -171,36 +175,14 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
       },
     };
 
-    const roots: SchedulerNode[] = [];
-    let toRun = 0;
     for (const bp of plan.benchmarks) {
-      for (const m of await reapDeadMarkers(bp.paths)) {
-        if (isCorrupt(m))
-          emit({ type: 'warning', message: `${bp.bench.slug}: removed ${describeCorrupt(m)}` });
-        else
-          emit({
-            type: 'cleanup',
-            benchmark: bp.bench.slug,
-            message: `${m.attempt}: removed what dead invocation ${m.pid} left (run ${m.runId})`,
-          });
-      }
-      // Staging directories of dead owners that no marker claims (a marker names its staging).
-      const claimed = new Set((await readMarkers(bp.paths)).flatMap((m) => (m.staging ? [m.staging] : [])));
-      await reapDeadTemps([bp.paths.staging], STAGING_NAME, claimed);
-      const recordDirs = (await readdir(bp.paths.nodes).catch(() => [] as string[])).map((t) =>
-        join(bp.paths.nodes, t),
-      );
-      await reapDeadTemps([bp.paths.root, bp.paths.running, bp.paths.seeds, ...recordDirs]);
+      await cleanUpAfterDead(bp, emit);
       if (options.updateImage && bp.mode === 'lite') {
         emit({
           type: 'warning',
           message: `${bp.bench.slug}: --update-image has no effect in lite mode (no image is pulled)`,
         });
       }
-      const { nodes, count } = benchmarkNodes(bp, rc);
-      // Not a spread: three nodes an attempt, and a spread of that many overflows the stack.
-      for (const node of nodes) roots.push(node);
-      toRun += count;
       for (const line of bp.lines) {
         for (const a of line.attempts) {
           // An invalid directory past the attempts asked for is left alone, and is not one done.
@@ -209,6 +191,7 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
         }
       }
     }
+    const toRun = graph.nodes.filter((n) => n.task === 'run-harness' && !skip(n)).length;
     const concurrency = options.concurrency ?? config.concurrency;
     emit({
       type: 'run-start',
@@ -218,7 +201,51 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
       alreadyDone: summary.alreadyDone,
       concurrency,
     });
-    await new Scheduler(concurrency, options.signal, emit).execute(roots);
+    const plans = new Map(plan.benchmarks.map((bp) => [bp.bench.slug, bp]));
+    const stores = new Map(plan.benchmarks.map((bp) => [bp.bench.slug, new NodeStore(bp.paths, redactor)]));
+    const shared = new BenchmarkSteps({
+      engine,
+      updateImage: options.updateImage,
+      build: options.build,
+      emit,
+    });
+    const attempts = new Map<string, Attempt>();
+    const id = (bp: BenchmarkPlan, task: string) => `${bp.bench.slug}/${task}`;
+    await new Executor({
+      emit,
+      storeOf: (benchmark) => stores.get(benchmark)!,
+      redactorOf: (node) => (isAttemptNode(node) ? rc.redactorFor(node.input.line) : redactor),
+      stepOf: (node, outputs) => {
+        const bp = plans.get(node.benchmark)!;
+        const store = stores.get(node.benchmark)!;
+        switch (node.task) {
+          case 'resolve-image':
+            return shared.resolve(bp, node.input);
+          case 'pin-digest':
+            return shared.pin(bp, node.input, () => outputs(node.deps[0]!) as ResolveImageOutput, store);
+          case 'seed-workspace':
+            return shared.seed(bp, node.input, store);
+          case 'mount-runtime':
+            return shared.runtime(node.input, runtimes);
+          default: {
+            const label = `${node.benchmark}/${node.attempt}`;
+            let attempt = attempts.get(label);
+            if (!attempt) {
+              attempt = new Attempt(bp, node.input.line, node.input.planned, rc);
+              attempts.set(label, attempt);
+            }
+            const upstream =
+              node.task === 'run-harness'
+                ? (): AttemptUpstream => ({
+                    digest: (outputs(id(bp, 'pin-digest')) as PinDigestOutput).digest,
+                    seed: outputs(id(bp, 'seed-workspace')) as SeedOutput,
+                  })
+                : () => outputs(node.deps[0]!);
+            return attempt.stepOf(node.task, upstream);
+          }
+        }
+      },
+    }).execute(graph, { concurrency, signal: options.signal, skip });
     for (const bp of plan.benchmarks) {
       // A cache of what the run-logs say: unsaved, the next plan reads them again. The run's
       // attempts are complete or reported either way, so it must not hide the summary.
@@ -238,86 +265,44 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
   }
 }
 
-/** The nodes of one benchmark: resolve-image, pin-digest and seed-workspace shared by every attempt chain. */
-function benchmarkNodes(bp: BenchmarkPlan, rc: RunContext): { nodes: SchedulerNode[]; count: number } {
-  const store = new NodeStore(bp.paths, rc.redactor);
-  const slug = bp.bench.slug;
-  const image = bp.bench.manifest.image ?? null;
-  const resolveNode: SchedulerNode = {
-    ref: { id: `${slug}/resolve-image`, task: 'resolve-image', benchmark: slug },
-    deps: [],
-    priority: 0,
-    run: async (signal) => {
-      if (await store.get('resolve-image', bp.resolve.key.key)) return true;
-      // docker images were resolved before the attempts were planned (pinBenchmarkImage).
-      const ctx = { signal, key: bp.resolve.key, emit: rc.emit, redactor: rc.redactor };
-      const input = { ref: image, mode: bp.mode, context: bp.context };
-      const none = { engine: undefined, locked: undefined, build: false, update: false };
-      await store.set('resolve-image', bp.resolve.key, await resolveImage.run({ ...input, ...none }, ctx));
-      return false;
-    },
-  };
-  const pinNode: SchedulerNode = {
-    ref: { id: `${slug}/pin-digest`, task: 'pin-digest', benchmark: slug },
-    deps: [resolveNode],
-    priority: 0,
-    run: async (signal) => {
-      if (await store.get('pin-digest', bp.pin.key.key)) return true;
-      const ctx = { signal, key: bp.pin.key, emit: rc.emit, redactor: rc.redactor };
-      const input = { resolveKey: bp.resolve.key.key, ref: image, digest: bp.pin.digest };
-      await store.set('pin-digest', bp.pin.key, await pinDigest.run(input, ctx));
-      return false;
-    },
-  };
-  let seedOutput: SeedOutput | undefined;
-  const seedNode: SchedulerNode = {
-    ref: { id: `${slug}/seed-workspace`, task: 'seed-workspace', benchmark: slug },
-    deps: [],
-    priority: 0,
-    run: async (signal) => {
-      const key = bp.seed.key;
-      seedOutput = await loadSeed(bp.paths, key.key, (message) =>
-        rc.emit({ type: 'warning', message: `${slug}: ${message}` }),
-      );
-      const cached = seedOutput !== undefined;
-      if (!seedOutput) {
-        const ctx = { signal, key, emit: rc.emit, redactor: rc.redactor };
-        seedOutput = await seedWorkspace.run(
-          { stateMode: bp.bench.manifest.state_mode, inventory: bp.inventory, paths: bp.paths },
-          ctx,
-        );
-      }
-      // The record keeps the preimage (every file's hash), which explains later staleness.
-      if (!(await store.get('seed-workspace', key.key))) {
-        await store.set('seed-workspace', key, { files: seedOutput.files });
-      }
-      return cached;
-    },
-  };
-  const keyContext = {
-    seedKey: bp.seed.key.key,
-    pinKey: bp.pin.key.key,
-    mode: bp.mode,
-    digest: bp.pin.digest,
-    hostRuntimes: bp.hostRuntimes,
-  };
-  const nodes: SchedulerNode[] = [];
-  let count = 0;
-  const upstream = { pin: pinNode, seed: seedNode, seedOutput: () => seedOutput! };
-  for (const line of bp.lines) {
-    const chains = [
-      ...line.attempts.filter((a) => a.action !== 'skip'),
-      ...Array.from({ length: line.more }, () => undefined),
-    ];
-    for (const planned of chains) {
-      const chain = new AttemptChain(bp, line, planned, keyContext, rc, upstream);
-      nodes.push(...chain.nodes);
-      count++;
-    }
+/**
+ * Which nodes of the graph `run` leaves out: the attempts the plan found complete (their lookup
+ * is done), and the image of a docker benchmark with nothing to run whose image is pinned (no
+ * engine is needed then). The rest of a benchmark's shared nodes run even with nothing to run,
+ * cheaply, so its state is whole: the seed, lite mode's pin, an image not pinned yet.
+ */
+function skipOf(plan: Plan, options: RunOptions): (node: GraphNode) => boolean {
+  const pinned = new Set(
+    plan.benchmarks
+      .filter(
+        (bp) => bp.mode === 'docker' && !hasWork(bp) && bp.locked && !options.updateImage && !options.build,
+      )
+      .map((bp) => bp.bench.slug),
+  );
+  return (node) =>
+    isAttemptNode(node)
+      ? node.action === 'skip'
+      : pinned.has(node.benchmark) && (node.task === 'resolve-image' || node.task === 'pin-digest');
+}
+
+/** What dead invocations left of a benchmark: their markers, staging directories and temp files. */
+async function cleanUpAfterDead(bp: BenchmarkPlan, emit: EventSink): Promise<void> {
+  for (const m of await reapDeadMarkers(bp.paths)) {
+    if (isCorrupt(m)) emit({ type: 'warning', message: `${bp.bench.slug}: removed ${describeCorrupt(m)}` });
+    else
+      emit({
+        type: 'cleanup',
+        benchmark: bp.bench.slug,
+        message: `${m.attempt}: removed what dead invocation ${m.pid} left (run ${m.runId})`,
+      });
   }
-  // With nothing to run, the shared nodes still run (cheaply) so the state is complete.
-  if (nodes.length === 0) nodes.push(...(bp.mode === 'lite' ? [pinNode] : []), seedNode);
-  return { nodes, count };
+  // Staging directories of dead owners that no marker claims (a marker names its staging).
+  const claimed = new Set((await readMarkers(bp.paths)).flatMap((m) => (m.staging ? [m.staging] : [])));
+  await reapDeadTemps([bp.paths.staging], STAGING_NAME, claimed);
+  const recordDirs = (await readdir(bp.paths.nodes).catch(() => [] as string[])).map((t) =>
+    join(bp.paths.nodes, t),
+  );
+  await reapDeadTemps([bp.paths.root, bp.paths.running, bp.paths.seeds, ...recordDirs]);
 }
 
 function tally(summary: RunSummary, event: PipelineEvent): void {

@@ -1,5 +1,5 @@
 /**
- * The six task types of the graph. In a module of its own, below both task.ts (the tasks) and
+ * The task types of the graph. In a module of its own, below both task.ts (the tasks) and
  * events.ts (the events that name them), so neither imports the other.
  */
 export type TaskName =
@@ -8,4 +8,6 @@ export type TaskName =
   | 'seed-workspace'
   | 'run-harness'
   | 'collect'
-  | 'write-run-log';
+  | 'write-run-log'
+  /** docker: a harness runtime image, extracted to be mounted into the attempts' containers. */
+  | 'mount-runtime';

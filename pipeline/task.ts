@@ -13,6 +13,7 @@ export const TASK_NAMES: readonly TaskName[] = [
   'run-harness',
   'collect',
   'write-run-log',
+  'mount-runtime',
 ];
 
 /** What a running task may use from the engine. */

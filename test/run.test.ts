@@ -359,7 +359,8 @@ describe('graph, status and cache', () => {
     expect(seeds.filter((s: { inUse: boolean }) => s.inUse)).toHaveLength(1);
     const prune = await rig.cli(['cache', 'prune']);
     expect(prune.code).toBe(0);
-    expect(prune.stdout).toMatch(/removed 2 entries/);
+    // The old template and its record, and the replaced attempt's collect and write-run-log records.
+    expect(prune.stdout).toMatch(/removed 4 entries/);
     const after = JSON.parse((await rig.cli(['cache', 'ls', '--json'])).stdout).entries;
     expect(after.every((e: { inUse: boolean }) => e.inUse)).toBe(true);
     // The kept template still seeds new attempts.

@@ -5,6 +5,7 @@ import { attemptDirs, attemptName } from '../attempts.js';
 import { listBenchmarks } from '../benchmarks.js';
 import { loadConfig } from '../config.js';
 import { errnoCode, UsageError } from '../errors.js';
+import { attemptTaskKeys } from '../graph.js';
 import { hashInventory } from '../inventory-hash.js';
 import { loadBenchmark } from '../manifest.js';
 import { type CorruptMarker, describeCorrupt, isCorrupt, reapDeadMarkers } from '../markers.js';
@@ -58,7 +59,8 @@ async function entries(benchDir: string): Promise<CacheEntry[]> {
       const read = await readRunLog(join(paths.attempts, attemptName(id, n)));
       if (!read.ok) continue;
       for (const k of Object.values(read.value.preimage.upstream)) used.add(k);
-      used.add(read.value.key);
+      // Its own nodes' records: the harness run's key, its collect's and its publish's.
+      for (const k of Object.values(attemptTaskKeys(read.value.key))) used.add(k);
     }
   }
   const out: CacheEntry[] = [];

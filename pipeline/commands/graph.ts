@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.js';
 import { UsageError } from '../errors.js';
-import { buildGraph, edgesOf, type Graph, type GraphNode } from '../graph.js';
+import { buildGraph, edgesOf, type Graph, type GraphNode, nodeJson } from '../graph.js';
 import { shortKey } from '../keys.js';
 import { buildPlan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
@@ -21,7 +21,10 @@ export async function graphCommand({ values, positionals }: ParsedArgs<'graph'>)
 function render(graph: Graph, format: string): string {
   // The graph itself, and its edges for tools that draw them.
   const edges = edgesOf(graph);
-  if (format === 'json') return `${JSON.stringify({ ...graph, edges }, null, 2)}\n`;
+  if (format === 'json') {
+    const nodes = graph.nodes.map((n) => nodeJson(n, true));
+    return `${JSON.stringify({ nodes, edges }, null, 2)}\n`;
+  }
   const index = new Map(graph.nodes.map((n, i) => [n.id, `n${i}`]));
   const label = (n: GraphNode) => `${n.id}\\n${n.state}${n.key ? ` ${shortKey(n.key)}` : ''}`;
   if (format === 'dot') {

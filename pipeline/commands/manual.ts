@@ -1,11 +1,11 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { collect, collectedLimitations } from '../../tasks/collect.js';
 import { materializeWorkspace, seedWorkspace } from '../../tasks/seed-workspace.js';
-import { writeRunLog } from '../../tasks/write-run-log.js';
-import { attemptDirs, attemptName, highestIndex, modelId, slugPart } from '../attempts.js';
+import { AttemptLifecycle, NextIndex } from '../attempt-lifecycle.js';
+import { attemptName, modelId, slugPart } from '../attempts.js';
 import { selectBenchmarks } from '../benchmarks.js';
 import { loadConfig, parseSize } from '../config.js';
 import { errnoCode, UsageError } from '../errors.js';
@@ -14,7 +14,6 @@ import { configRedactor } from '../harness-env.js';
 import { hashInventory } from '../inventory-hash.js';
 import { nodeKey } from '../keys.js';
 import { loadBenchmark } from '../manifest.js';
-import { claimMarker, ownMarker, releaseMarker } from '../markers.js';
 import { benchmarkSelection } from '../plan.js';
 import { preflightBenchmark } from '../preflight-benchmark.js';
 import { Redactor } from '../redact.js';
@@ -23,7 +22,7 @@ import type { RunLog } from '../run-log.js';
 import { RUN_LOG_FORMAT } from '../run-log.js';
 import { statePaths } from '../state.js';
 import { readStored } from '../stored.js';
-import { type TaskContext, taskKey } from '../task.js';
+import { taskKey } from '../task.js';
 import type { ParsedArgs } from './options.js';
 
 /** What `prepare` leaves beside the workspace (never inside it) for `collect` to find. */
@@ -123,14 +122,24 @@ export async function collectCommand({ values, positionals }: ParsedArgs<'collec
   const started = prepared.preparedAt;
 
   // The next free index, claimed like a run claims one, so a concurrent run cannot take it too.
-  const taken = (await attemptDirs(paths.attempts)).get(id) ?? new Set<number>();
-  let n = highestIndex(taken) + 1;
-  for (; ; n++) {
-    if (taken.has(n)) continue;
-    if ((await claimMarker(paths, await ownMarker(runId, attemptName(id, n)))) === true) break;
-  }
-  const name = attemptName(id, n);
-  const staging = join(paths.staging, `${name}.${process.pid}-${runId.slice(-4)}`);
+  const lifecycle = await AttemptLifecycle.claimNext(
+    paths,
+    runId,
+    id,
+    (n) => ({
+      benchmark: bench.slug,
+      name: attemptName(id, n),
+      modelId: id,
+      n,
+      harness: prepared.harness,
+      model: prepared.model,
+      variant: undefined,
+    }),
+    new NextIndex(paths.attempts),
+    redactor,
+  );
+  const { staging, ref } = lifecycle;
+  const { n } = ref;
   try {
     await mkdir(staging, { recursive: true });
     // The attempt's key: what the agent was given (the seed), by which harness and model.
@@ -140,16 +149,11 @@ export async function collectCommand({ values, positionals }: ParsedArgs<'collec
       { seed: prepared.seedKey },
     );
     const attemptKey = attempt.key;
-    const ctx = (key: TaskContext['key']): TaskContext => ({
-      signal: new AbortController().signal,
-      key,
-      emit: () => {},
-      redactor,
-    });
+    const ctx = { signal: new AbortController().signal, emit: () => {}, redactor };
     const ended = new Date().toISOString();
     const collected = await collect.run(
       { attemptKey, run: { workspace }, staging, maxFileSize: parseSize(config.collect.maxFileSize) },
-      ctx(taskKey(collect, { attemptKey })),
+      { ...ctx, key: taskKey(collect, { attemptKey }) },
     );
     const log: RunLog = {
       format: RUN_LOG_FORMAT,
@@ -186,19 +190,13 @@ export async function collectCommand({ values, positionals }: ParsedArgs<'collec
       key: attemptKey,
       preimage: attempt.preimage,
     };
-    const target = join(paths.attempts, name);
-    await writeRunLog.run(
-      { attemptKey, log, staging, target, replaceInto: undefined },
-      ctx(taskKey(writeRunLog, { attemptKey })),
-    );
+    const { dir: target } = await lifecycle.publish(log, undefined, ctx);
     await writeJsonAtomic(sidecar(workspace), { ...prepared, collected: target });
     process.stdout.write(`collected ${workspace}\n  -> ${target}\n`);
     return 0;
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await lifecycle.abandon();
     if (errnoCode(error) === 'ENOENT') throw new UsageError(`${workspace}: ${(error as Error).message}`);
     throw error;
-  } finally {
-    await releaseMarker(paths, name);
   }
 }

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import { loadConfig } from '../config.js';
-import { buildGraph, type GraphNode } from '../graph.js';
+import { buildGraph, type GraphNode, nodeJson } from '../graph.js';
 import { describeStored, lastErrors, readJournal } from '../journal.js';
 import { shortKey } from '../keys.js';
 import { buildPlan, type Plan } from '../plan.js';
@@ -49,7 +49,8 @@ export async function planCommand({ values, positionals }: ParsedArgs<'plan'>): 
   }
   const spend = expectedSpend(plan);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ nodes: rows, expectedSpend: spend }, null, 2)}\n`);
+    const nodes = rows.map((n) => nodeJson(n, false));
+    process.stdout.write(`${JSON.stringify({ nodes, expectedSpend: spend }, null, 2)}\n`);
     return 0;
   }
   const out: string[] = [];

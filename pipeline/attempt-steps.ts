@@ -1,0 +1,522 @@
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Collected, collect, collectedLimitations } from '../tasks/collect.js';
+import type { ContainerInput, RunHarnessInput, RuntimeMount } from '../tasks/harness-input.js';
+import { homeOf } from '../tasks/harness-process.js';
+import { basePathOf } from '../tasks/harnesses/adapter.js';
+import { pinDigest } from '../tasks/pin-digest.js';
+import { type HarnessRun, runHarness } from '../tasks/run-harness.js';
+import type { SeedOutput } from '../tasks/seed-workspace.js';
+import type { Published } from '../tasks/write-run-log.js';
+import { AttemptLifecycle, appendJournal, type NextIndex, sleep } from './attempt-lifecycle.js';
+import type { AttemptRecord } from './attempt-records.js';
+import { atPath, InfraError, messageOf } from './errors.js';
+import type { AttemptRef, EventSink } from './events.js';
+import type { Step } from './executor.js';
+import { describeFailure, type Failure, type ModelApiFault } from './failures.js';
+import { exists } from './fs-atomic.js';
+import { backoffMs } from './gateway/faults.js';
+import type { Gateway, GatewayUsage, Lease } from './gateway/server.js';
+import { type AttemptNode, collectKey, writeRunLogKey } from './graph.js';
+import { type GatewayAccess, viaGateway } from './harness-env.js';
+import type { NodeKey } from './keys.js';
+import type { PackageWatch } from './package-watch.js';
+import {
+  type AttemptKeyContext,
+  type AttemptLine,
+  type AttemptPlan,
+  attemptKey,
+  attemptRef,
+  type BenchmarkPlan,
+  type RerunWhat,
+  runHarnessInput,
+} from './plan.js';
+import type { Redactor } from './redact.js';
+import { RUN_LOG_FORMAT, type RunLog } from './run-log.js';
+import { type TaskContext, taskKey } from './task.js';
+
+/** What the attempts of one run share. */
+export interface RunContext {
+  runId: string;
+  timeoutMs: number;
+  clean: boolean;
+  /** Masks what the run prints and its shared state: every real token of the config. */
+  redactor: Redactor;
+  /**
+   * Masks what one attempt writes (its copy, logs, run-log, kept workspace): only its own
+   * harness's token, so another harness's key cannot rewrite this agent's work.
+   */
+  redactorFor(line: AttemptLine): Redactor;
+  /** Files larger than this many bytes stay out of an attempt's copy (config `collect.maxFileSize`). */
+  maxFileSize: number;
+  emit: EventSink;
+  /** The environment the harness of `line` runs with (docker: the container's, nothing of the host's). */
+  envFor(line: AttemptLine, mode: 'lite' | 'docker', access: GatewayAccess | undefined): NodeJS.ProcessEnv;
+  /** The run's model gateway; undefined when no harness of the run goes through it. */
+  gateway: Gateway | undefined;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+  /** Times an attempt stopped by a model-API fault is queued again (`--retries`). */
+  retries: number;
+  /** `--rerun`: which complete attempts are made again (decided here once an image is pinned). */
+  rerun: readonly RerunWhat[];
+  /** The next free index per model id of a benchmark, for `--more`. */
+  nextIndex(bp: BenchmarkPlan): NextIndex;
+  /** docker mode: the engine, the pinned image and the limits of a benchmark's containers. */
+  containerFor(bp: BenchmarkPlan, digest: string): ContainerInput | undefined;
+  /** docker mode: the engine's version, for run-log. */
+  engineVersion: string | undefined;
+  /** docker: harness runtimes mounted from their own images, by harness name. */
+  runtimes: Map<string, RuntimeMount>;
+  /** The one watch of a benchmark's package, shared by its attempts (their windows overlap). */
+  packageWatch(bp: BenchmarkPlan): PackageWatch;
+}
+
+export const LITE_DEVIATION = 'lite mode, no container isolation; harness ran on host';
+
+/** What an attempt in this mode lacks of full isolation: recorded in every run-log. */
+export const isolationDeviations = (mode: 'lite' | 'docker'): string[] =>
+  mode === 'lite' ? [LITE_DEVIATION] : [];
+
+/** An attempt stopped by the model API: an infrastructure error, never a result. */
+const modelApiError = (fault: ModelApiFault) => {
+  const failure: Failure = { reason: 'model-api', ...fault };
+  return new InfraError(describeFailure(failure), failure);
+};
+
+/** What an attempt's run-harness node gives its collect: the harness run, or nothing to do. */
+export type AttemptRan =
+  | { skipped: true }
+  | {
+      skipped: false;
+      lifecycle: AttemptLifecycle;
+      key: NodeKey;
+      /** The image it ran on: the pinned digest (docker), or LITE_DIGEST. */
+      digest: string;
+      run: HarnessRun;
+      /** What the gateway measured; undefined when the harness talks to its API directly. */
+      usage: GatewayUsage | undefined;
+      /** lite: what the harness changed outside its workspace (see PackageWatch); undefined: not watched. */
+      breaches: string[] | undefined;
+    };
+
+/** What collect gives write-run-log. */
+type AttemptCollected =
+  | { skipped: true }
+  | { skipped: false; ran: Extract<AttemptRan, { skipped: false }>; collected: Collected };
+
+/** What the pin-digest and seed-workspace nodes give an attempt. */
+export interface AttemptUpstream {
+  digest: string;
+  seed: SeedOutput;
+}
+
+/**
+ * The steps of one attempt's three nodes (see graph.ts): run-harness claims the attempt's index
+ * (its lookup: an attempt completed meanwhile is a hit), runs the harness and retries it after a
+ * model-API fault; collect copies the workspace into staging; write-run-log publishes. Whatever
+ * fails or is cancelled along the way, the attempt is abandoned once (no staging, no marker) and
+ * reported once.
+ */
+export class Attempt {
+  /** Held from the claim to the publish or the abandon. */
+  #lifecycle: AttemptLifecycle | undefined;
+  #reported = false;
+
+  constructor(
+    private readonly bp: BenchmarkPlan,
+    private readonly line: AttemptLine,
+    /** The planned attempt, or undefined for a `--more` attempt at the next free index. */
+    private readonly planned: AttemptPlan | undefined,
+    private readonly rc: RunContext,
+  ) {}
+
+  stepOf(task: AttemptNode['task'], upstream: () => unknown): Step {
+    const onFailed = (failure: Failure) => this.#abandon(failure);
+    switch (task) {
+      case 'run-harness': {
+        let key: NodeKey | undefined;
+        return {
+          key: () => {
+            key = this.planned && this.#keyOf(this.planned.ref, upstream() as AttemptUpstream);
+            return key;
+          },
+          lookup: async () =>
+            (await this.#claim(this.rc.signal, key)) ? undefined : { output: { skipped: true } },
+          run: () => this.#runHarness(upstream() as AttemptUpstream),
+          // The attempt is recorded by its run-log in eval-attempts/, not here.
+          stored: false,
+          onFailed,
+        };
+      }
+      case 'collect':
+        return {
+          key: () => {
+            const ran = upstream() as AttemptRan;
+            return ran.skipped ? undefined : collectKey(ran.key.key);
+          },
+          lookup: async () =>
+            (upstream() as AttemptRan).skipped ? { output: { skipped: true } } : undefined,
+          run: (context) => this.#collect(upstream() as Extract<AttemptRan, { skipped: false }>, context),
+          record: (out) => (out as Extract<AttemptCollected, { skipped: false }>).collected,
+          onFailed,
+        };
+      case 'write-run-log':
+        return {
+          key: () => {
+            const done = upstream() as AttemptCollected;
+            return done.skipped ? undefined : writeRunLogKey(done.ran.key.key);
+          },
+          lookup: async () =>
+            (upstream() as AttemptCollected).skipped ? { output: { skipped: true } } : undefined,
+          run: () => this.#publish(upstream() as Extract<AttemptCollected, { skipped: false }>),
+          onFailed,
+        };
+    }
+  }
+
+  /** The attempt key of `ref`, from the digest the pin-digest node pinned. */
+  #keyOf(ref: AttemptRef, { digest }: AttemptUpstream): NodeKey {
+    return attemptKey(this.line, ref, this.#keyContext(digest));
+  }
+
+  #keyContext(digest: string): AttemptKeyContext {
+    const { bp } = this;
+    const image = bp.bench.manifest.image ?? null;
+    const pinKey = taskKey(pinDigest, { resolveKey: bp.resolve.key.key, ref: image, digest }).key;
+    return { seedKey: bp.seed.key.key, pinKey, mode: bp.mode, digest, hostRuntimes: bp.hostRuntimes };
+  }
+
+  /**
+   * Takes the attempt's index; false when there is nothing left to do: another invocation
+   * completed it, or (an image pinned only now) the attempt is complete under its real key.
+   */
+  async #claim(signal: AbortSignal, key: NodeKey | undefined): Promise<boolean> {
+    const { bp, rc, planned } = this;
+    // The journal is the benchmark's: masked with every token of the run.
+    const redactor = rc.redactor;
+    if (!planned) {
+      this.#lifecycle = await AttemptLifecycle.claimNext(
+        bp.paths,
+        rc.runId,
+        this.line.modelId,
+        (n) => attemptRef(bp.bench.slug, this.line, n),
+        rc.nextIndex(bp),
+        redactor,
+      );
+      return true;
+    }
+    if (planned.recorded && key && key.key !== planned.key.key && !this.#replacing(planned.recorded, key)) {
+      rc.emit({ type: 'attempt-skipped', attempt: planned.ref, why: 'complete' });
+      return false;
+    }
+    this.#lifecycle = await AttemptLifecycle.claim(bp.paths, rc.runId, planned.ref, redactor, {
+      signal,
+      emit: rc.emit,
+      handled: () => this.#alreadyHandled(planned.ref),
+    });
+    if (!this.#lifecycle)
+      rc.emit({ type: 'attempt-skipped', attempt: planned.ref, why: 'completed-elsewhere' });
+    return this.#lifecycle !== undefined;
+  }
+
+  /** Planned before its image was pinned: whether `--rerun` asks for the complete attempt again under its real key. */
+  #replacing(recorded: AttemptRecord, key: NodeKey): boolean {
+    if (recorded.key !== key.key) return this.rc.rerun.includes('stale');
+    return recorded.outcome !== 'succeeded' && this.rc.rerun.includes(recorded.outcome);
+  }
+
+  /** Whether the planned work is no longer needed: a new attempt exists, or the old one was replaced. */
+  async #alreadyHandled(ref: AttemptRef): Promise<boolean> {
+    const dir = join(this.bp.paths.attempts, ref.name);
+    if (!(await exists(dir))) return false;
+    if (this.planned?.action !== 'replace') return true;
+    // Replaced already when a valid attempt of another run is there (not what was planned over).
+    const now = await this.bp.records.get(ref.name);
+    return now !== undefined && now.runId !== this.planned.recorded?.runId;
+  }
+
+  async #runHarness(upstream: AttemptUpstream): Promise<AttemptRan> {
+    const lifecycle = this.#lifecycle!;
+    const { ref } = lifecycle;
+    const ctx = this.#keyContext(upstream.digest);
+    const key = attemptKey(this.line, ref, ctx);
+    const input = runHarnessInput(this.line, ref, ctx);
+    const { signal } = this.rc;
+    await lifecycle.journal({ event: 'start', key: key.key });
+    for (let retry = 0; ; retry++) {
+      try {
+        const tried = await this.#tryHarness(upstream, lifecycle, input, key);
+        return { skipped: false, lifecycle, key, digest: upstream.digest, ...tried };
+      } catch (error) {
+        const failure = error instanceof InfraError ? error.failure : undefined;
+        if (failure?.reason !== 'model-api' || retry >= this.rc.retries || !this.#retryable(failure))
+          throw error;
+        if (signal.aborted) throw error;
+        // Not a result: what the try left is removed, and the attempt is queued again.
+        const waitMs = Math.max(2_000, backoffMs(retry + 2, undefined));
+        await lifecycle.journal({ event: 'error', failure, retry: retry + 1 });
+        this.rc.emit({
+          type: 'attempt-retry',
+          attempt: ref,
+          failure,
+          retry: retry + 1,
+          of: this.rc.retries,
+          waitMs,
+        });
+        await lifecycle.discardTry();
+        await sleep(waitMs, signal);
+      }
+    }
+  }
+
+  /** A refused key is worth another try only on another key; a spent budget never. */
+  #retryable(failure: ModelApiFault): boolean {
+    if (failure.kind === 'budget') return false;
+    return failure.kind !== 'refused' || (this.rc.gateway?.usable(this.line.adapter.keyEnvs) ?? false);
+  }
+
+  /** One try of the harness, through the gateway when the harness goes through it. */
+  async #tryHarness(
+    { seed, digest }: AttemptUpstream,
+    lifecycle: AttemptLifecycle,
+    input: RunHarnessInput,
+    key: NodeKey,
+  ): Promise<Pick<Extract<AttemptRan, { skipped: false }>, 'run' | 'usage' | 'breaches'>> {
+    const { line, bp, rc } = this;
+    const { ref } = lifecycle;
+    const lease = await this.#lease();
+    const workspaceRoot = join(tmpdir(), 'bench-pipeline', rc.runId);
+    // lite: the harness could write anywhere; what it changed of the package is recorded.
+    const watch = bp.mode === 'lite' ? rc.packageWatch(bp) : undefined;
+    const watched = await watch?.begin(ref.name);
+    let run: HarnessRun | undefined;
+    try {
+      const gateway = rc.gateway;
+      const basePath = lease && basePathOf(lease.route.family);
+      const baseUrl = lease && gateway && bp.mode === 'lite' ? `${gateway.url}${basePath}` : undefined;
+      const access = lease && { capability: lease.capability, baseUrl };
+      run = await runHarness.run(
+        {
+          ...input,
+          adapter: baseUrl ? viaGateway(line.adapter, baseUrl) : line.adapter,
+          seed,
+          workspaceRoot,
+          staging: lifecycle.staging,
+          attemptTag: lifecycle.attemptTag,
+          timeoutMs: rc.timeoutMs,
+          env: rc.envFor(line, bp.mode, access),
+          container: rc.containerFor(bp, digest),
+          stop: lease?.stopped,
+          network: bp.bench.manifest.network,
+          gateway:
+            lease && gateway?.socketDir && bp.mode === 'docker'
+              ? { socketDir: gateway.socketDir, basePath: basePathOf(lease.route.family) }
+              : undefined,
+          onSpawn: async (running, workspace) => {
+            await lifecycle.running(
+              'pid' in running
+                ? { childPid: running.pid, childStart: running.start, workspace }
+                : { containerId: running.containerId, workspace },
+            );
+            rc.emit({ type: 'attempt-start', attempt: ref, workspace, at: Date.now() });
+          },
+        },
+        this.#context(key),
+      );
+    } catch (error) {
+      // Stopped for a fault of the API: that, not how the harness ended, is what happened.
+      if (!lease?.fault) throw error;
+    } finally {
+      lease?.release();
+      if (!run || lease?.fault) watch?.close(ref.name);
+    }
+    if (lease?.fault) {
+      if (run)
+        for (const dir of [run.workspace, homeOf(run.workspace)])
+          await rm(dir, { recursive: true, force: true });
+      throw modelApiError(lease.fault);
+    }
+    const breaches = watch && watched ? await watch.end(ref.name, watched) : undefined;
+    return { run: run!, usage: lease?.usage(), breaches };
+  }
+
+  #context(key: NodeKey): TaskContext {
+    return { signal: this.rc.signal, key, emit: this.rc.emit, redactor: this.rc.redactorFor(this.line) };
+  }
+
+  /** The attempt's capability on one of its harness's keys, or none when it talks to its API directly. */
+  async #lease(): Promise<Lease | undefined> {
+    const route = this.line.adapter.gateway;
+    const gateway = this.rc.gateway;
+    if (!route || !gateway) return undefined;
+    const { adapter } = this.line;
+    if (gateway.budgetSpent())
+      throw modelApiError({
+        kind: 'budget',
+        harness: adapter.name,
+        keyEnv: adapter.keyEnvs[0] ?? '',
+        status: null,
+        errorType: null,
+        upstream: route.upstream,
+        requests: 0,
+      });
+    const got = await gateway.lease(
+      {
+        harness: adapter.name,
+        keyEnvs: adapter.keyEnvs,
+        keyConcurrency: adapter.config.keyConcurrency ?? Number.POSITIVE_INFINITY,
+        route,
+      },
+      this.rc.signal,
+    );
+    if ('refused' in got) throw modelApiError({ ...got.refused, requests: 0 });
+    return got;
+  }
+
+  async #collect(
+    ran: Extract<AttemptRan, { skipped: false }>,
+    context: (key: NodeKey) => TaskContext,
+  ): Promise<AttemptCollected> {
+    const { staging } = ran.lifecycle;
+    const collected = await atPath(staging, () =>
+      collect.run(
+        { attemptKey: ran.key.key, run: ran.run, staging, maxFileSize: this.rc.maxFileSize },
+        { ...context(collectKey(ran.key.key)), redactor: this.rc.redactorFor(this.line) },
+      ),
+    );
+    return { skipped: false, ran, collected };
+  }
+
+  async #publish({ ran, collected }: Extract<AttemptCollected, { skipped: false }>): Promise<Published> {
+    const { lifecycle, run } = ran;
+    const { ref } = lifecycle;
+    const { rc, bp } = this;
+    const log = this.#runLog(ran, collected);
+    const replaceInto = this.planned?.action === 'replace' ? bp.paths.replaced : undefined;
+    const published = await lifecycle.publish(log, replaceInto, {
+      signal: rc.signal,
+      emit: rc.emit,
+      redactor: rc.redactorFor(this.line),
+    });
+    this.#lifecycle = undefined;
+    rc.packageWatch(bp).published(ref.name);
+    await bp.records.note(ref.name, log);
+    if (rc.clean) {
+      for (const dir of [run.workspace, homeOf(run.workspace)])
+        await rm(dir, { recursive: true, force: true });
+    }
+    // Published: the attempt is complete whether or not the journal takes its end.
+    await lifecycle
+      .journal({ event: 'end', outcome: run.outcome, exitCode: run.exitCode })
+      .catch((error: unknown) => this.#warn(error));
+    this.#reported = true;
+    rc.emit({
+      type: 'attempt-end',
+      result: {
+        attempt: ref,
+        outcome: run.outcome,
+        exitCode: run.exitCode,
+        signal: run.signal,
+        durationMs: run.durationMs,
+        dir: published.dir,
+        workspace: rc.clean ? undefined : run.workspace,
+        isolationBreaches: ran.breaches ?? [],
+        costUsd: ran.usage?.costUsd ?? null,
+      },
+    });
+    return published;
+  }
+
+  #runLog(
+    { lifecycle, run, key, digest, usage, breaches }: Extract<AttemptRan, { skipped: false }>,
+    collected: Collected,
+  ): RunLog {
+    const { bench } = this.bp;
+    const { line } = this;
+    const { ref } = lifecycle;
+    const limitations = [...run.logLimitations, ...collectedLimitations(collected)];
+    return {
+      format: RUN_LOG_FORMAT,
+      benchmark: { name: bench.slug, displayName: bench.manifest.display_name ?? bench.slug },
+      stateMode: bench.manifest.state_mode,
+      baselineSource: this.bp.inventory.baselineSource,
+      model: {
+        id: line.modelId,
+        displayName: `${line.adapter.displayName} / ${line.model ?? 'vendor default'}${line.variant ? ` (${line.variant.name})` : ''}`,
+        value: line.model ?? '<vendor-default>',
+        source: line.modelSource,
+      },
+      harness: {
+        name: line.adapter.name,
+        displayName: line.adapter.displayName,
+        cliVersion: line.cliVersion,
+        argv: run.argv,
+      },
+      variant: line.variant?.name ?? null,
+      mode: this.bp.mode,
+      image: bench.manifest.image ?? null,
+      imageDigest: digest,
+      engine: this.rc.engineVersion ?? null,
+      runtime: (this.bp.mode === 'docker' && this.rc.runtimes.get(line.adapter.name)?.image) || null,
+      hostRuntimes: this.bp.hostRuntimes,
+      attempt: ref.n,
+      runId: this.rc.runId,
+      workspace: { path: run.workspace, kept: !this.rc.clean },
+      startedAt: run.startedAt,
+      endedAt: run.endedAt,
+      durationMs: run.durationMs,
+      outcome: run.outcome,
+      exitCode: run.exitCode,
+      signal: run.signal,
+      timedOut: run.timedOut,
+      timeoutMs: this.rc.timeoutMs,
+      visibleInputs: bench.manifest.model_visible_files,
+      isolationDeviations: isolationDeviations(this.bp.mode),
+      ...(breaches && { isolationBreaches: breaches }),
+      logLimitations: limitations,
+      summary: run.summary,
+      gateway: usage
+        ? { used: true, ...usage }
+        : {
+            used: false,
+            why: line.adapter.builtIn
+              ? 'gateway: false in the config: the CLI talked to its API directly, with the key in its environment'
+              : 'a custom harness without `gateway`: it talked to its API directly, with the key in its environment',
+          },
+      key: key.key,
+      preimage: key.preimage,
+    };
+  }
+
+  /**
+   * Leaves no trace of an attempt that did not complete (see AttemptLifecycle.abandon). Called
+   * for the failed node and again for each dependent it stopped; the attempt is reported once,
+   * whatever of the cleanup fails (on a full disk the journal cannot take the error: a warning).
+   */
+  async #abandon(failure: Failure): Promise<void> {
+    if (this.#reported) return;
+    this.#reported = true;
+    const lifecycle = this.#lifecycle;
+    this.#lifecycle = undefined;
+    const attempt = lifecycle?.ref ?? this.planned?.ref;
+    try {
+      await lifecycle?.abandon();
+      if (attempt && failure.reason !== 'dependency-failed') {
+        await appendJournal(this.bp.paths, this.rc.redactor, {
+          event: 'error',
+          attempt: attempt.name,
+          runId: this.rc.runId,
+          failure,
+        }).catch((error: unknown) => this.#warn(error));
+      }
+    } finally {
+      if (attempt) this.rc.emit({ type: 'attempt-error', attempt, failure });
+    }
+  }
+
+  #warn(error: unknown): void {
+    this.rc.emit({ type: 'warning', message: `could not append to the journal: ${messageOf(error)}` });
+  }
+}
