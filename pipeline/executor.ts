@@ -50,7 +50,10 @@ const PRIORITY: Record<TaskName, number> = {
 const FINISHING = new Set<TaskName>(['collect', 'write-run-log']);
 
 export interface ExecutorOptions {
-  /** The step of a node, given its deps' outputs. */
+  /**
+   * The step of a node. Made when the node runs, or fails without running; so `outputs` is read
+   * only in the step's key, lookup and run, once the deps have run.
+   */
   stepOf(node: GraphNode, outputs: Outputs): Step;
   /** A benchmark's node store. */
   storeOf(benchmark: string): NodeStore;
@@ -119,8 +122,8 @@ export class Executor {
         this.#outputs.set(node.id, output);
         return cached;
       },
-      // A node that never started has no step to undo: its step is made only now, from no outputs.
-      onFailed: (failure) => step?.onFailed?.(failure) ?? Promise.resolve(),
+      // Also for a node that never ran (its dependency failed): an attempt is reported either way.
+      onFailed: (failure) => stepOf().onFailed?.(failure) ?? Promise.resolve(),
     };
   }
 

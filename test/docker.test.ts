@@ -4,7 +4,7 @@
  * where it must run.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -298,6 +298,20 @@ describe.skipIf(!engineUp)('docker mode, real engine', () => {
       for (const d of [ref, first, second])
         if (d) execFileSync('docker', ['image', 'rm', '-f', d], { stdio: 'ignore' });
     }
+  });
+
+  it('an image that cannot be pulled fails its nodes, and every attempt waiting on it is reported missing', async () => {
+    // Nothing listens on this port: the pull fails at once.
+    const rig = await makeRig(dockerBenchmark('p', '127.0.0.1:5999/bench-pipeline-test/nowhere:1'));
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '2']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/p\/resolve-image: could not pull/);
+    expect(r.stdout).toMatch(/2 not completed/);
+    expect(r.stdout).toMatch(
+      /p\/pin-digest failed: 2 attempts \(p\/t-default-attempt-1, p\/t-default-attempt-2\)/,
+    );
+    expect(await attemptsOf(rig, 'p')).toEqual([]);
+    expect(existsSync(join(rig.dir, 'benchmarks/p/runner.lock.yaml'))).toBe(false);
   });
 
   it('rerun refuses when the recorded image is a local id that is gone', async () => {
