@@ -13,9 +13,12 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as Lifecycle from '../../pipeline/attempt-lifecycle.js';
+import type * as Attempts from '../../pipeline/attempts.js';
 import type * as GatewayServer from '../../pipeline/gateway/server.js';
 import type * as InventoryHash from '../../pipeline/inventory-hash.js';
 import type * as Manifest from '../../pipeline/manifest.js';
+import type * as Markers from '../../pipeline/markers.js';
 import type * as Redact from '../../pipeline/redact.js';
 import type * as State from '../../pipeline/state.js';
 import type * as Task from '../../pipeline/task.js';
@@ -43,6 +46,9 @@ const GATEWAY_ROUNDS = 10;
 const GATEWAY_WARMUP = 200;
 /** Between the fake API's SSE events, so that the first byte and the whole answer are apart. */
 const SSE_GAP_MS = 2;
+/** Figure 8: claims of `--more` attempts, timed on benchmarks of these many complete attempts. */
+const CLAIM_SIZES = [100, 10_000] as const;
+const CLAIMS = 200;
 
 const root = mkdtempSync(join(tmpdir(), 'bench-pipeline-bench-'));
 const project = join(root, 'project');
@@ -649,6 +655,89 @@ async function gatewayLatency(): Promise<void> {
   }
 }
 
+/**
+ * Figure 8: what one `--more` claim of the next free index costs (in this process, from dist),
+ * beside a benchmark a hundred times smaller: after the first claim of an invocation, which lists
+ * eval-attempts/, a claim passes over the taken indices without listing it again. The way claims were made before (eval-attempts/ and every marker
+ * read on each claim) is timed too, for scale.
+ */
+async function moreClaims(): Promise<void> {
+  const { AttemptLifecycle, NextIndex } = await dist<typeof Lifecycle>('pipeline/attempt-lifecycle.js');
+  const { attemptDirs, attemptName, highestIndex } = await dist<typeof Attempts>('pipeline/attempts.js');
+  const { claimMarker, ownMarker, readMarkers, releaseMarker } =
+    await dist<typeof Markers>('pipeline/markers.js');
+  const { statePaths } = await dist<typeof State>('pipeline/state.js');
+  const { Redactor } = await dist<typeof Redact>('pipeline/redact.js');
+  const redactor = new Redactor([]);
+  const ref = (n: number) => ({
+    benchmark: 'claims',
+    name: attemptName('m', n),
+    modelId: 'm',
+    n,
+    harness: 't',
+    model: undefined,
+    variant: undefined,
+  });
+  const perClaim: Record<string, { now: number; before: number }> = {};
+  for (const size of CLAIM_SIZES) {
+    const dir = join(scratch, `claims-${size}`);
+    const paths = statePaths(dir);
+    for (let n = 1; n <= size; n++) mkdirSync(join(paths.attempts, attemptName('m', n)), { recursive: true });
+    const now = async () => {
+      const next = new NextIndex(paths.attempts);
+      // The first claim lists eval-attempts/, once an invocation (as plan has just done).
+      const held = [await AttemptLifecycle.claimNext(paths, 'bench', 'm', ref, next, redactor)];
+      const t = performance.now();
+      for (let i = 0; i < CLAIMS; i++)
+        held.push(await AttemptLifecycle.claimNext(paths, 'bench', 'm', ref, next, redactor));
+      const ms = performance.now() - t;
+      for (const h of held) await h.abandon();
+      return ms / CLAIMS;
+    };
+    const before = async () => {
+      const held: string[] = [];
+      const t = performance.now();
+      for (let i = 0; i < CLAIMS; i++) {
+        const complete = (await attemptDirs(paths.attempts)).get('m') ?? new Set<number>();
+        const claimed = new Set((await readMarkers(paths)).map((m) => m.attempt));
+        for (let n = highestIndex(complete) + 1; ; n++) {
+          const name = attemptName('m', n);
+          if (claimed.has(name) || complete.has(n)) continue;
+          if ((await claimMarker(paths, await ownMarker('bench', name))) === true) {
+            held.push(name);
+            break;
+          }
+        }
+      }
+      const ms = performance.now() - t;
+      for (const name of held) await releaseMarker(paths, name);
+      return ms / CLAIMS;
+    };
+    await now(); // warm-up
+    perClaim[size] = { now: await medianOf(now), before: await medianOf(before) };
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const [small, large] = CLAIM_SIZES.map((n) => perClaim[n]!);
+  const count = (n: number) => n.toLocaleString('en');
+  const ratio = large!.now / small!.now;
+  report(
+    `claim at ${count(CLAIM_SIZES[1])} attempts`,
+    msec(large!.now, 2),
+    `at ${count(CLAIM_SIZES[0])}: ${msec(small!.now, 2)}`,
+    ratio,
+    '<= 1.5x (the same)',
+    ratio <= 1.5,
+  );
+  report(
+    `claim at ${count(CLAIM_SIZES[1])}, before: listing each time`,
+    msec(large!.before, 2),
+    `now ${msec(large!.now, 2)}`,
+    large!.before / large!.now,
+    'for scale',
+    true,
+  );
+}
+
 /** `npm run bench -- 3` measures figure 3 alone. */
 const only = process.argv.slice(2);
 
@@ -700,6 +789,7 @@ try {
     `6. model gateway: ${calls} streamed requests, direct vs through the gateway`,
     gatewayLatency,
   );
+  await section(`8. --more: one claim of the next free index, ${CLAIMS} claims`, moreClaims);
   printTable();
 } finally {
   if (images.length) await timed(['docker', 'image', 'rm', '-f', ...images]);
