@@ -69,7 +69,8 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  if (!(command in OPTIONS)) throw new UsageError(`unknown command "${command}"; see bench-pipeline --help`);
+  if (!Object.hasOwn(OPTIONS, command))
+    throw new UsageError(`unknown command "${command}"; see bench-pipeline --help`);
   const name = command as CommandName;
   let args: ParsedArgs<typeof name>;
   try {

@@ -20,6 +20,15 @@ describe('the command line', () => {
     expect(new Set(list.map((l) => /^ {2}[a-z]+ +/.exec(l)![0].length)).size).toBe(1);
   });
 
+  it('an unknown command is a usage error, even one named like a property every object has', async () => {
+    const rig = await makeRig();
+    for (const command of ['frobnicate', 'toString', 'constructor', '__proto__']) {
+      const r = await rig.cli([command]);
+      expect(r.code, command).toBe(2);
+      expect(r.stderr).toContain(`unknown command "${command}"`);
+    }
+  });
+
   for (const args of [
     ['plan', '--more', '200000'],
     ['run', '--attempts', '1000000'],
