@@ -33,7 +33,7 @@ import {
   runHarnessInput,
 } from './plan.js';
 import type { Redactor } from './redact.js';
-import { RUN_LOG_FORMAT, type RunLog } from './run-log.js';
+import { type RunLog, runLogOf } from './run-log.js';
 import { type TaskContext, taskKey } from './task.js';
 
 /** What the attempts of one run share. */
@@ -437,10 +437,7 @@ export class Attempt {
     const { line } = this;
     const { ref } = lifecycle;
     const limitations = [...run.logLimitations, ...collectedLimitations(collected)];
-    return {
-      format: RUN_LOG_FORMAT,
-      benchmark: { name: bench.slug, displayName: bench.manifest.display_name ?? bench.slug },
-      stateMode: bench.manifest.state_mode,
+    return runLogOf(bench, {
       baselineSource: this.bp.inventory.baselineSource,
       model: {
         id: line.modelId,
@@ -456,7 +453,6 @@ export class Attempt {
       },
       variant: line.variant?.name ?? null,
       mode: this.bp.mode,
-      image: bench.manifest.image ?? null,
       imageDigest: digest,
       engine: this.rc.engineVersion ?? null,
       runtime: (this.bp.mode === 'docker' && this.rc.runtimes.get(line.adapter.name)?.image) || null,
@@ -487,7 +483,7 @@ export class Attempt {
           },
       key: key.key,
       preimage: key.preimage,
-    };
+    });
   }
 
   /**

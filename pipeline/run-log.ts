@@ -4,6 +4,7 @@ import type { TranscriptSummary } from '../tasks/harnesses/transcript.js';
 import type { Outcome } from './events.js';
 import type { GatewayUsage } from './gateway/server.js';
 import { preimageSchema } from './keys.js';
+import type { Benchmark } from './manifest.js';
 import { readStored, type Stored } from './stored.js';
 
 /** Bump when the shape of run-log.json changes; it is part of the write-run-log key. */
@@ -114,6 +115,21 @@ export const runLogSchema = z.object({
 export type RunLog = z.output<typeof runLogSchema>;
 
 export const runLogPath = (attemptDir: string) => join(attemptDir, 'run-log.json');
+
+/** What of a run-log its package decides, the same for every attempt of it. */
+type PackageFields = 'format' | 'benchmark' | 'stateMode' | 'image';
+
+/** The run-log of an attempt of `bench`: the fields of its package, then the attempt's own. */
+export function runLogOf(bench: Benchmark, own: Omit<RunLog, PackageFields>): RunLog {
+  const { manifest } = bench;
+  return {
+    format: RUN_LOG_FORMAT,
+    benchmark: { name: bench.slug, displayName: manifest.display_name ?? bench.slug },
+    stateMode: manifest.state_mode,
+    image: manifest.image ?? null,
+    ...own,
+  };
+}
 
 /** The run-log.json of an attempt directory, or why there is none to read. */
 export function readRunLog(attemptDir: string): Promise<Stored<RunLog>> {

@@ -18,8 +18,7 @@ import { benchmarkSelection } from '../plan.js';
 import { preflightBenchmark } from '../preflight-benchmark.js';
 import { Redactor } from '../redact.js';
 import { newRunId } from '../run.js';
-import type { RunLog } from '../run-log.js';
-import { RUN_LOG_FORMAT } from '../run-log.js';
+import { runLogOf } from '../run-log.js';
 import { statePaths } from '../state.js';
 import { readStored } from '../stored.js';
 import { taskKey } from '../task.js';
@@ -155,16 +154,12 @@ export async function collectCommand({ values, positionals }: ParsedArgs<'collec
       { attemptKey, run: { workspace }, staging, maxFileSize: parseSize(config.collect.maxFileSize) },
       { ...ctx, key: taskKey(collect, { attemptKey }) },
     );
-    const log: RunLog = {
-      format: RUN_LOG_FORMAT,
-      benchmark: { name: bench.slug, displayName: bench.manifest.display_name ?? bench.slug },
-      stateMode: bench.manifest.state_mode,
+    const log = runLogOf(bench, {
       baselineSource: prepared.baselineSource,
       model: { id, displayName: prepared.model, value: prepared.model, source: 'flag' },
       harness: { name: prepared.harness, displayName: prepared.harness, cliVersion: 'manual', argv: [] },
       variant: null,
       mode: 'lite',
-      image: bench.manifest.image ?? null,
       imageDigest: 'not-pulled (manual harness)',
       engine: null,
       runtime: null,
@@ -189,7 +184,7 @@ export async function collectCommand({ values, positionals }: ParsedArgs<'collec
       summary: null,
       key: attemptKey,
       preimage: attempt.preimage,
-    };
+    });
     const { dir: target } = await lifecycle.publish(log, undefined, ctx);
     await writeJsonAtomic(sidecar(workspace), { ...prepared, collected: target });
     process.stdout.write(`collected ${workspace}\n  -> ${target}\n`);
