@@ -89,14 +89,14 @@ describe('the executor', () => {
   const execute = (
     graph: Graph,
     steps: Record<string, (outputs: Outputs) => Step>,
-    skip = new Set<string>(),
+    { skip = new Set<string>(), signal = new AbortController().signal, concurrency = 2 } = {},
   ) =>
     new Executor({
       emit: (e) => events.push(e),
       storeOf: () => store,
       redactorOf: () => new Redactor([]),
       stepOf: (n, outputs) => steps[n.id]!(outputs),
-    }).execute(graph, { concurrency: 2, signal: new AbortController().signal, skip: (n) => skip.has(n.id) });
+    }).execute(graph, { concurrency, signal, skip: (n) => skip.has(n.id) });
 
   const done = () =>
     events.flatMap((e) => (e.type === 'node-done' ? [[e.node.id, e.cached] as [string, boolean]] : []));
@@ -195,6 +195,42 @@ describe('the executor', () => {
     expect(done()).toEqual([['b/sibling', false]]);
   });
 
+  it('after a cancel starts no node but those that finish what has run; the rest are cancelled', async () => {
+    const abort = new AbortController();
+    const ran: string[] = [];
+    const undone: string[] = [];
+    const step = (id: string, then?: () => void) => (): Step => ({
+      key: () => keyOf(id),
+      run: async () => {
+        ran.push(id);
+        then?.();
+        return id;
+      },
+      onFailed: async (f) => void undone.push(`${id}:${f.reason}`),
+    });
+    const graph: Graph = {
+      nodes: [
+        node('b/harness', 'run-harness'),
+        // collect finishes an attempt whose harness ran: it runs even after the cancel.
+        node('b/collect', 'collect', ['b/harness']),
+        node('b/other', 'run-harness'),
+        node('b/after-other', 'collect', ['b/other']),
+      ],
+    };
+    await execute(
+      graph,
+      {
+        'b/harness': step('harness', () => abort.abort()),
+        'b/collect': step('collect'),
+        'b/other': step('other'),
+        'b/after-other': step('after-other'),
+      },
+      { signal: abort.signal, concurrency: 1 },
+    );
+    expect(ran).toEqual(['harness', 'collect']);
+    expect(undone.sort()).toEqual(['after-other:cancelled', 'other:cancelled']);
+  });
+
   it('leaves out the nodes it is told to skip', async () => {
     let ran = false;
     await execute(
@@ -207,7 +243,7 @@ describe('the executor', () => {
           },
         }),
       },
-      new Set(['b/x']),
+      { skip: new Set(['b/x']) },
     );
     expect(ran).toBe(false);
     expect(events).toEqual([]);
