@@ -1,27 +1,21 @@
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Collected, collect, collectedLimitations } from '../tasks/collect.js';
-import type { ContainerInput, RunHarnessInput, RuntimeMount } from '../tasks/harness-input.js';
 import { homeOf } from '../tasks/harness-process.js';
-import { basePathOf } from '../tasks/harnesses/adapter.js';
 import { pinDigest } from '../tasks/pin-digest.js';
-import { type HarnessRun, runHarness } from '../tasks/run-harness.js';
 import type { SeedOutput } from '../tasks/seed-workspace.js';
 import type { Published } from '../tasks/write-run-log.js';
-import { AttemptLifecycle, appendJournal, type NextIndex, sleep } from './attempt-lifecycle.js';
+import { AttemptLifecycle, appendJournal, sleep } from './attempt-lifecycle.js';
 import type { AttemptRecord } from './attempt-records.js';
 import { atPath, InfraError, messageOf } from './errors.js';
-import type { AttemptRef, EventSink } from './events.js';
+import type { AttemptRef } from './events.js';
 import type { Step } from './executor.js';
-import { describeFailure, type Failure, type ModelApiFault } from './failures.js';
+import type { Failure } from './failures.js';
 import { exists } from './fs-atomic.js';
 import { backoffMs } from './gateway/faults.js';
-import type { Gateway, GatewayUsage, Lease } from './gateway/server.js';
 import { type AttemptNode, collectKey, writeRunLogKey } from './graph.js';
-import { type GatewayAccess, viaGateway } from './harness-env.js';
+import { type AttemptOf, type HarnessTry, retryable, tryHarness } from './harness-try.js';
 import type { NodeKey } from './keys.js';
-import type { PackageWatch } from './package-watch.js';
 import {
   type AttemptKeyContext,
   type AttemptLine,
@@ -29,77 +23,22 @@ import {
   attemptKey,
   attemptRef,
   type BenchmarkPlan,
-  type RerunWhat,
   runHarnessInput,
 } from './plan.js';
-import type { Redactor } from './redact.js';
+import { isolationDeviations, type RunContext } from './run-context.js';
 import { type RunLog, runLogOf } from './run-log.js';
 import { type TaskContext, taskKey } from './task.js';
-
-/** What the attempts of one run share. */
-export interface RunContext {
-  runId: string;
-  timeoutMs: number;
-  clean: boolean;
-  /** Masks what the run prints and its shared state: every real token of the config. */
-  redactor: Redactor;
-  /**
-   * Masks what one attempt writes (its copy, logs, run-log, kept workspace): only its own
-   * harness's token, so another harness's key cannot rewrite this agent's work.
-   */
-  redactorFor(line: AttemptLine): Redactor;
-  /** Files larger than this many bytes stay out of an attempt's copy (config `collect.maxFileSize`). */
-  maxFileSize: number;
-  emit: EventSink;
-  /** The environment the harness of `line` runs with (docker: the container's, nothing of the host's). */
-  envFor(line: AttemptLine, mode: 'lite' | 'docker', access: GatewayAccess | undefined): NodeJS.ProcessEnv;
-  /** The run's model gateway; undefined when no harness of the run goes through it. */
-  gateway: Gateway | undefined;
-  /** Aborted on SIGINT/SIGTERM. */
-  signal: AbortSignal;
-  /** Times an attempt stopped by a model-API fault is queued again (`--retries`). */
-  retries: number;
-  /** `--rerun`: which complete attempts are made again (decided here once an image is pinned). */
-  rerun: readonly RerunWhat[];
-  /** The next free index per model id of a benchmark, for `--more`. */
-  nextIndex(bp: BenchmarkPlan): NextIndex;
-  /** docker mode: the engine, the pinned image and the limits of a benchmark's containers. */
-  containerFor(bp: BenchmarkPlan, digest: string): ContainerInput | undefined;
-  /** docker mode: the engine's version, for run-log. */
-  engineVersion: string | undefined;
-  /** docker: harness runtimes mounted from their own images, by harness name. */
-  runtimes: Map<string, RuntimeMount>;
-  /** The one watch of a benchmark's package, shared by its attempts (their windows overlap). */
-  packageWatch(bp: BenchmarkPlan): PackageWatch;
-}
-
-export const LITE_DEVIATION = 'lite mode, no container isolation; harness ran on host';
-
-/** What an attempt in this mode lacks of full isolation: recorded in every run-log. */
-export const isolationDeviations = (mode: 'lite' | 'docker'): string[] =>
-  mode === 'lite' ? [LITE_DEVIATION] : [];
-
-/** An attempt stopped by the model API: an infrastructure error, never a result. */
-const modelApiError = (fault: ModelApiFault) => {
-  const failure: Failure = { reason: 'model-api', ...fault };
-  return new InfraError(describeFailure(failure), failure);
-};
 
 /** What an attempt's run-harness node gives its collect: the harness run, or nothing to do. */
 export type AttemptRan =
   | { skipped: true }
-  | {
+  | ({
       skipped: false;
       lifecycle: AttemptLifecycle;
       key: NodeKey;
       /** The image it ran on: the pinned digest (docker), or LITE_DIGEST. */
       digest: string;
-      run: HarnessRun;
-      /** What the gateway measured; undefined when the harness talks to its API directly. */
-      usage: GatewayUsage | undefined;
-      /** lite: what the harness changed outside its workspace (see PackageWatch); undefined: not watched. */
-      breaches: string[] | undefined;
-    };
+    } & HarnessTry);
 
 /** What collect gives write-run-log. */
 type AttemptCollected =
@@ -119,17 +58,17 @@ export interface AttemptUpstream {
  * fails or is cancelled along the way, the attempt is abandoned once (no staging, no marker) and
  * reported once.
  */
-export class Attempt {
+export class Attempt implements AttemptOf {
   /** Held from the claim to the publish or the abandon. */
   #lifecycle: AttemptLifecycle | undefined;
   #reported = false;
 
   constructor(
-    private readonly bp: BenchmarkPlan,
-    private readonly line: AttemptLine,
+    readonly bp: BenchmarkPlan,
+    readonly line: AttemptLine,
     /** The planned attempt, or undefined for a `--more` attempt at the next free index. */
     private readonly planned: AttemptPlan | undefined,
-    private readonly rc: RunContext,
+    readonly rc: RunContext,
   ) {}
 
   stepOf(task: AttemptNode['task'], upstream: () => unknown): Step {
@@ -247,11 +186,11 @@ export class Attempt {
     await lifecycle.journal({ event: 'start', key: key.key });
     for (let retry = 0; ; retry++) {
       try {
-        const tried = await this.#tryHarness(upstream, lifecycle, input, key);
+        const tried = await tryHarness(this, upstream, lifecycle, input, key);
         return { skipped: false, lifecycle, key, digest: upstream.digest, ...tried };
       } catch (error) {
         const failure = error instanceof InfraError ? error.failure : undefined;
-        if (failure?.reason !== 'model-api' || retry >= this.rc.retries || !this.#retryable(failure))
+        if (failure?.reason !== 'model-api' || retry >= this.rc.retries || !retryable(failure, this))
           throw error;
         if (signal.aborted) throw error;
         // Not a result: what the try left is removed, and the attempt is queued again.
@@ -269,110 +208,6 @@ export class Attempt {
         await sleep(waitMs, signal);
       }
     }
-  }
-
-  /** A refused key is worth another try only on another key; a spent budget never. */
-  #retryable(failure: ModelApiFault): boolean {
-    if (failure.kind === 'budget') return false;
-    return failure.kind !== 'refused' || (this.rc.gateway?.usable(this.line.adapter.keyEnvs) ?? false);
-  }
-
-  /** One try of the harness, through the gateway when the harness goes through it. */
-  async #tryHarness(
-    { seed, digest }: AttemptUpstream,
-    lifecycle: AttemptLifecycle,
-    input: RunHarnessInput,
-    key: NodeKey,
-  ): Promise<Pick<Extract<AttemptRan, { skipped: false }>, 'run' | 'usage' | 'breaches'>> {
-    const { line, bp, rc } = this;
-    const { ref } = lifecycle;
-    const lease = await this.#lease();
-    const workspaceRoot = join(tmpdir(), 'bench-pipeline', rc.runId);
-    // lite: the harness could write anywhere; what it changed of the package is recorded.
-    const watch = bp.mode === 'lite' ? rc.packageWatch(bp) : undefined;
-    const watched = await watch?.begin(ref.name);
-    let run: HarnessRun | undefined;
-    try {
-      const gateway = rc.gateway;
-      const basePath = lease && basePathOf(lease.route.family);
-      const baseUrl = lease && gateway && bp.mode === 'lite' ? `${gateway.url}${basePath}` : undefined;
-      const access = lease && { capability: lease.capability, baseUrl };
-      run = await runHarness.run(
-        {
-          ...input,
-          adapter: baseUrl ? viaGateway(line.adapter, baseUrl) : line.adapter,
-          seed,
-          workspaceRoot,
-          staging: lifecycle.staging,
-          attemptTag: lifecycle.attemptTag,
-          timeoutMs: rc.timeoutMs,
-          env: rc.envFor(line, bp.mode, access),
-          container: rc.containerFor(bp, digest),
-          stop: lease?.stopped,
-          network: bp.bench.manifest.network,
-          gateway:
-            lease && gateway?.socketDir && bp.mode === 'docker'
-              ? { socketDir: gateway.socketDir, basePath: basePathOf(lease.route.family) }
-              : undefined,
-          onSpawn: async (running, workspace) => {
-            await lifecycle.running(
-              'pid' in running
-                ? { childPid: running.pid, childStart: running.start, workspace }
-                : { containerId: running.containerId, workspace },
-            );
-            rc.emit({ type: 'attempt-start', attempt: ref, workspace, at: Date.now() });
-          },
-        },
-        this.#context(key),
-      );
-    } catch (error) {
-      // Stopped for a fault of the API: that, not how the harness ended, is what happened.
-      if (!lease?.fault) throw error;
-    } finally {
-      lease?.release();
-      if (!run || lease?.fault) watch?.close(ref.name);
-    }
-    if (lease?.fault) {
-      if (run)
-        for (const dir of [run.workspace, homeOf(run.workspace)])
-          await rm(dir, { recursive: true, force: true });
-      throw modelApiError(lease.fault);
-    }
-    const breaches = watch && watched ? await watch.end(ref.name, watched) : undefined;
-    return { run: run!, usage: lease?.usage(), breaches };
-  }
-
-  #context(key: NodeKey): TaskContext {
-    return { signal: this.rc.signal, key, emit: this.rc.emit, redactor: this.rc.redactorFor(this.line) };
-  }
-
-  /** The attempt's capability on one of its harness's keys, or none when it talks to its API directly. */
-  async #lease(): Promise<Lease | undefined> {
-    const route = this.line.adapter.gateway;
-    const gateway = this.rc.gateway;
-    if (!route || !gateway) return undefined;
-    const { adapter } = this.line;
-    if (gateway.budgetSpent())
-      throw modelApiError({
-        kind: 'budget',
-        harness: adapter.name,
-        keyEnv: adapter.keyEnvs[0] ?? '',
-        status: null,
-        errorType: null,
-        upstream: route.upstream,
-        requests: 0,
-      });
-    const got = await gateway.lease(
-      {
-        harness: adapter.name,
-        keyEnvs: adapter.keyEnvs,
-        keyConcurrency: adapter.config.keyConcurrency ?? Number.POSITIVE_INFINITY,
-        route,
-      },
-      this.rc.signal,
-    );
-    if ('refused' in got) throw modelApiError({ ...got.refused, requests: 0 });
-    return got;
   }
 
   async #collect(

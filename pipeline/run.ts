@@ -6,7 +6,7 @@ import type { PinDigestOutput } from '../tasks/pin-digest.js';
 import type { ResolveImageOutput } from '../tasks/resolve-image.js';
 import type { SeedOutput } from '../tasks/seed-workspace.js';
 import { NextIndex } from './attempt-lifecycle.js';
-import { Attempt, type AttemptUpstream, isolationDeviations, type RunContext } from './attempt-steps.js';
+import { Attempt, type AttemptUpstream } from './attempt-steps.js';
 import { BenchmarkSteps } from './benchmark-steps.js';
 import { parseSize, type ResolvedConfig } from './config.js';
 import { connectEngine, engineAddress, LABELS, reapDeadContainers } from './docker.js';
@@ -33,6 +33,7 @@ import { PackageWatch } from './package-watch.js';
 import { type BenchmarkPlan, buildPlan, hasWork, lineHasWork, type Plan, type Selection } from './plan.js';
 import { preflightEnvironment } from './preflight-environment.js';
 import { VersionProbe } from './probe.js';
+import { isolationDeviations, type RunContext } from './run-context.js';
 import { NodeStore } from './state.js';
 
 export interface RunOptions {
