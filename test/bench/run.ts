@@ -7,7 +7,16 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer as createHttpServer, Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +26,7 @@ import type * as Lifecycle from '../../pipeline/attempt-lifecycle.js';
 import type * as Attempts from '../../pipeline/attempts.js';
 import type * as GatewayServer from '../../pipeline/gateway/server.js';
 import type * as InventoryHash from '../../pipeline/inventory-hash.js';
+import type * as Keys from '../../pipeline/keys.js';
 import type * as Manifest from '../../pipeline/manifest.js';
 import type * as Markers from '../../pipeline/markers.js';
 import type * as Redact from '../../pipeline/redact.js';
@@ -139,18 +149,125 @@ function report(figure: string, value: string, baseline: string, ratio: number, 
 
 const dist = async <T>(path: string) => (await import(pathToFileURL(join(REPO, 'dist', path)).href)) as T;
 
-/** Figure 1: `plan` and a no-op `run` over 1,000 attempts that are all complete. */
+/** GNU time, for a command's peak resident set size as the kernel counted it (`.ci/run` installs it). */
+const GNU_TIME = '/usr/bin/time';
+const RSS_MARK = 'bench-peak-rss-kb=';
+
+interface Sized extends Exit {
+  /** Peak resident set size in KiB; undefined without GNU time. */
+  rssKb: number | undefined;
+}
+
+/** `argv` timed as `timed` does, under GNU time when there is one, for its peak RSS too. */
+async function sized(argv: string[], timeoutMs?: number): Promise<Sized> {
+  if (!existsSync(GNU_TIME)) return { ...(await timed(argv, timeoutMs)), rssKb: undefined };
+  const exit = await timed([GNU_TIME, '-f', `${RSS_MARK}%M`, ...argv], timeoutMs);
+  const kb = new RegExp(`${RSS_MARK}(\\d+)`).exec(exit.tail)?.[1];
+  return { ...exit, rssKb: kb === undefined ? undefined : Number(kb) };
+}
+
+/** The median wall time and peak RSS of REPS runs of `argv`, each of which must succeed and print `expect`. */
+async function medianSized(argv: string[], what: string, expect?: string) {
+  const runs: Sized[] = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    const exit = await sized(argv);
+    ok(exit, what, expect);
+    runs.push(exit);
+  }
+  const rss = runs.flatMap((r) => (r.rssKb === undefined ? [] : [r.rssKb]));
+  return { ms: median(runs.map((r) => r.ms)), rssKb: rss.length ? median(rss) : undefined };
+}
+
+const mib = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
+
+/**
+ * Makes `many` hold attempts 1..`to` by copying attempts 1..`from` (made by a real run): each copy
+ * is a complete attempt as a run would have written it, its run-log naming its own index, with
+ * the key the engine computes for that index (the plan that follows checks every one of them).
+ * A real run of 10,000 attempts takes minutes; the copies take seconds.
+ */
+async function copyAttempts(from: number, to: number): Promise<void> {
+  const { canonicalJson, sha256 } = await dist<typeof Keys>('pipeline/keys.js');
+  const attempts = join(project, 'benchmarks', 'many', 'eval-attempts');
+  for (let n = from + 1; n <= to; n++) {
+    const source = join(attempts, `t-default-attempt-${((n - 1) % from) + 1}`);
+    const target = join(attempts, `t-default-attempt-${n}`);
+    mkdirSync(target);
+    for (const file of readdirSync(source))
+      if (file !== 'run-log.json') copyFileSync(join(source, file), join(target, file));
+    const log = JSON.parse(readFileSync(join(source, 'run-log.json'), 'utf8'));
+    log.attempt = n;
+    log.preimage.params.n = n;
+    log.key = sha256(canonicalJson(log.preimage));
+    writeFileSync(join(target, 'run-log.json'), `${JSON.stringify(log, null, 2)}\n`);
+  }
+}
+
+/**
+ * Figure 1: `plan` and a no-op `run` over attempts that are all complete, 1,000 and 10,000 of
+ * them, so that what each attempt adds shows; wall time, and peak RSS at 10,000.
+ */
 async function planOverCompleteAttempts(startup: number): Promise<void> {
   writeBenchmark('many', 'greenfield');
-  const select = ['many', '--harness', 't', '--attempts', '1000'];
-  const fill = ok(await cli(['run', ...select, '--concurrency', '8', '--clean'], 900_000), 'populating run');
+  const select = (n: number) => ['many', '--harness', 't', '--attempts', `${n}`];
+  const fill = ok(
+    await cli(['run', ...select(1_000), '--concurrency', '8', '--clean'], 900_000),
+    'populating run',
+  );
   console.log(`(made the 1,000 complete attempts in ${sec(fill.ms)} at concurrency 8)`);
+  const nodeRss = (await medianSized([NODE, '-e', '0'], 'node -e 0')).rssKb;
   const base = `node startup ${sec(startup)}`;
-  const plan = await medianOf(async () => ok(await cli(['plan', ...select]), 'plan', '1000 done').ms);
-  report('plan over 1000 complete attempts', sec(plan), base, plan / startup, '< 0.5 s', plan < 500);
-  const nothing = '0 to run, 1000 already done';
-  const noop = await medianOf(async () => ok(await cli(['run', ...select]), 'no-op run', nothing).ms);
-  report('no-op run over 1000 complete attempts', sec(noop), base, noop / startup, '< 0.5 s', noop < 500);
+  const measure = async (n: number) => {
+    const count = n.toLocaleString('en');
+    const plan = await medianSized([NODE, CLI, 'plan', ...select(n)], 'plan', `${n} done`);
+    report(
+      `plan over ${n} complete attempts`,
+      sec(plan.ms),
+      base,
+      plan.ms / startup,
+      '< 0.5 s',
+      plan.ms < 500,
+    );
+    const nothing = `0 to run, ${n} already done`;
+    const noop = await medianSized([NODE, CLI, 'run', ...select(n)], 'no-op run', nothing);
+    report(
+      `no-op run over ${n} complete attempts`,
+      sec(noop.ms),
+      base,
+      noop.ms / startup,
+      '< 0.5 s',
+      noop.ms < 500,
+    );
+    console.log(
+      `(peak RSS over ${count}: plan ${plan.rssKb ?? '-'} KiB, no-op run ${noop.rssKb ?? '-'} KiB)`,
+    );
+    return { plan, noop };
+  };
+  const small = await measure(1_000);
+  const copied = performance.now();
+  await copyAttempts(1_000, 10_000);
+  console.log(`(copied them to 10,000 complete attempts in ${sec(performance.now() - copied)})`);
+  // Untimed: the copies are not in the attempt index yet; this run reads their run-logs and saves it.
+  const first = ok(await cli(['run', ...select(10_000)]), 'first no-op run', '0 to run, 10000 already done');
+  console.log(`(the first no-op run over 10,000, reading 9,000 run-logs into the index: ${sec(first.ms)})`);
+  const large = await measure(10_000);
+  const each = (a: number, b: number) => `${(((b - a) / 9_000) * 1_000).toFixed(0)} us`;
+  console.log(
+    `(each attempt from 1,000 to 10,000 adds: plan ${each(small.plan.ms, large.plan.ms)}, ` +
+      `no-op run ${each(small.noop.ms, large.noop.ms)})`,
+  );
+  if (nodeRss === undefined) {
+    console.log(`(peak RSS not measured: no ${GNU_TIME}; apt-get install time)`);
+    return;
+  }
+  for (const [what, r] of [
+    ['plan', large.plan.rssKb],
+    ['no-op run', large.noop.rssKb],
+  ] as const) {
+    if (r === undefined) throw new Error(`${GNU_TIME} reported no peak RSS of ${what}`);
+    const figure = `${what} peak RSS over 10000 complete attempts`;
+    report(figure, mib(r), `node startup ${mib(nodeRss)}`, r / nodeRss, '< 120 MiB', r < 120 * 1024);
+  }
 }
 
 /** Figure 2: what the engine adds to each lite-mode attempt beyond spawning the harness itself. */
@@ -772,7 +889,7 @@ try {
   writeFileSync(join(project, 'bench.config.mjs'), config);
   console.log(`bench-pipeline bench: node ${process.version}, median of ${REPS} runs, scratch ${root}`);
   const startup = await medianOf(async () => ok(await timed([NODE, '-e', '0']), 'node -e 0').ms);
-  await section('1. plan and a no-op run over 1,000 complete attempts', () =>
+  await section('1. plan and a no-op run over 1,000 and 10,000 complete attempts', () =>
     planOverCompleteAttempts(startup),
   );
   await section(`2. engine overhead per attempt (lite mode, ${FRESH_ATTEMPTS} attempts, concurrency 1)`, () =>
