@@ -240,6 +240,11 @@ async function planBenchmark(
       attempts: [],
       more: selection.more ?? 0,
     };
+    indices.sort((a, b) => a - b);
+    // The records of the line's attempt directories, all at once (see AttemptRecords.getMany).
+    const found = await records.getMany(
+      indices.filter((n) => existing.has(n)).map((n) => attemptName(id, n)),
+    );
     const planAttempt = async (n: number): Promise<AttemptPlan> => {
       const ref = attemptRef(bench.slug, line, n);
       const key = attemptKey(line, ref, {
@@ -264,7 +269,7 @@ async function planBenchmark(
           runningElsewhere: held?.alive ? held.marker : undefined,
         };
       }
-      const recorded = await records.get(ref.name);
+      const recorded = found.get(ref.name);
       if (!recorded) {
         // A directory without a valid run-log (planted by hand, or by an agent writing through
         // an absolute path) is not an attempt: where the index is asked for, run moves it aside
@@ -291,9 +296,7 @@ async function planBenchmark(
         runningElsewhere: undefined,
       };
     };
-    // Concurrently: with a thousand attempts, checking their records one after another is most
-    // of the time `plan` takes.
-    line.attempts = await Promise.all(indices.sort((a, b) => a - b).map(planAttempt));
+    line.attempts = await Promise.all(indices.map(planAttempt));
     // Attempts of another model with the same model-id would be taken for this one's.
     const other = line.attempts.find(
       (a) =>

@@ -55,10 +55,9 @@ async function benchmarkStatus(
   const paths = statePaths(`${config.benchmarksDir}/${slug}`);
   const taken = await attemptDirs(paths.attempts);
   const records = await AttemptRecords.load(paths, slug);
-  const logs = new Map<string, AttemptRecord | undefined>();
-  for (const [id, ns] of taken) {
-    for (const n of ns) logs.set(attemptName(id, n), await records.get(attemptName(id, n)));
-  }
+  const logs: Map<string, AttemptRecord | undefined> = await records.getMany(
+    [...taken].flatMap(([id, ns]) => [...ns].map((n) => attemptName(id, n))),
+  );
 
   // Today's key of every recorded attempt, to tell which are stale.
   const states = new Map<string, { state: string; why: string }>();
