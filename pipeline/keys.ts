@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -43,7 +43,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  // One call, no Hash object: most keys hash a few hundred bytes, where making that object is
+  // half the cost (three keys an attempt, 30,000 in a plan of 10,000 attempts).
+  return hash('sha256', data, 'hex');
 }
 
 export function nodeKey(
@@ -53,6 +55,41 @@ export function nodeKey(
 ): NodeKey {
   const preimage: Preimage = { salt: ENGINE_SALT, task: task.name, version: task.version, params, upstream };
   return { key: sha256(canonicalJson(preimage)), preimage };
+}
+
+/**
+ * The keys of nodes whose preimages are equal but for the number at `params[field]` (attempts
+ * 1..N of one line, `n`): each is what nodeKey gives for those params, but the canonical JSON
+ * around the number is written and hashed once, and each key only hashes on from there.
+ */
+export function keyFamily(
+  task: { name: string; version: number },
+  params: Record<string, unknown>,
+  upstream: Record<string, string>,
+  field: string,
+): (value: number) => NodeKey {
+  const preimageOf = (value: unknown): Preimage => ({
+    salt: ENGINE_SALT,
+    task: task.name,
+    version: task.version,
+    params: { ...params, [field]: value },
+    upstream,
+  });
+  const slow = (value: number) => nodeKey(task, preimageOf(value).params, upstream);
+  // A string no preimage holds marks the number's place in the text, which does not depend on it.
+  const marker = `\u0000${field}\u0000`;
+  const mark = JSON.stringify(marker);
+  const text = canonicalJson(preimageOf(marker));
+  const at = text.indexOf(mark);
+  if (at < 0 || text.includes(mark, at + 1)) return slow;
+  const head = createHash('sha256').update(text.slice(0, at));
+  const tail = text.slice(at + mark.length);
+  return (value) => {
+    // JSON has no text for these but null; nodeKey says what they make.
+    if (!Number.isFinite(value)) return slow(value);
+    const key = head.copy().update(JSON.stringify(value)).update(tail).digest('hex');
+    return { key, preimage: preimageOf(value) };
+  };
 }
 
 /** A short form of a key for people: the first 12 hex digits. */

@@ -13,7 +13,7 @@ import type { ResolvedConfig, VariantConfig } from './config.js';
 import { UsageError } from './errors.js';
 import type { AttemptRef } from './events.js';
 import { hashInventory } from './inventory-hash.js';
-import { diffPreimages, type NodeKey, type Preimage } from './keys.js';
+import { diffPreimages, keyFamily, type NodeKey, type Preimage } from './keys.js';
 import { LOCK_FILE, readLock } from './lock.js';
 import type { Benchmark } from './manifest.js';
 import { isMarkerAlive, type RunningMarker, readMarkers } from './markers.js';
@@ -220,6 +220,27 @@ async function planBenchmark(
   );
   const wrapperPromptFor = (a: HarnessAdapter) =>
     a.config.wrapperPrompt ?? config.wrapperPrompt ?? DEFAULT_WRAPPER_PROMPT;
+  const keyContext: AttemptKeyContext = {
+    seedKey: seedKey.key,
+    pinKey: pinKey.key,
+    mode,
+    digest,
+    hostRuntimes,
+  };
+  /**
+   * The attempt keys of a line, by index. They differ only in `n`, so they come of one key family
+   * (see keyFamily) made from attempt 1's inputs, with attemptKey itself as the check: should the
+   * key of attempt 2 come out otherwise (run-harness's key took more of the attempt than its
+   * index), every key is computed on its own.
+   */
+  const attemptKeys = (line: AttemptLine): ((n: number) => NodeKey) => {
+    const direct = (n: number) => attemptKey(line, attemptRef(bench.slug, line, n), keyContext);
+    const { params, upstream } = runHarness.keyInputs(
+      runHarnessInput(line, attemptRef(bench.slug, line, 1), keyContext),
+    );
+    const family = keyFamily(runHarness, params, upstream, 'n');
+    return family(2).key === direct(2).key ? family : direct;
+  };
   const lines: AttemptLine[] = [];
   for (const r of resolved) {
     const cliVersion =
@@ -245,15 +266,10 @@ async function planBenchmark(
     const found = await records.getMany(
       indices.filter((n) => existing.has(n)).map((n) => attemptName(id, n)),
     );
+    const keyOf = attemptKeys(line);
     const planAttempt = async (n: number): Promise<AttemptPlan> => {
       const ref = attemptRef(bench.slug, line, n);
-      const key = attemptKey(line, ref, {
-        seedKey: seedKey.key,
-        pinKey: pinKey.key,
-        mode,
-        digest,
-        hostRuntimes,
-      });
+      const key = keyOf(n);
       if (!existing.has(n)) {
         const held = markers.find((m) => m.marker.attempt === ref.name);
         const why =

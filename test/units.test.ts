@@ -3,7 +3,7 @@ import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import { modelId, parseAttemptName } from '../pipeline/attempts.js';
 import { parseDuration } from '../pipeline/duration.js';
-import { canonicalJson, diffPreimages, nodeKey } from '../pipeline/keys.js';
+import { canonicalJson, diffPreimages, keyFamily, nodeKey } from '../pipeline/keys.js';
 import { Redactor } from '../pipeline/redact.js';
 
 describe('model-id', () => {
@@ -32,6 +32,29 @@ describe('keys', () => {
     const task = { name: 'seed-workspace', version: 1 };
     expect(nodeKey(task, { x: 1, y: 2 }).key).toBe(nodeKey(task, { y: 2, x: 1 }).key);
     expect(nodeKey(task, { x: 1 }).key).not.toBe(nodeKey({ ...task, version: 2 }, { x: 1 }).key);
+  });
+
+  it('are sha256 of the canonical preimage, as every stored key was made', () => {
+    const key = nodeKey({ name: 'run-harness', version: 1 }, { n: 1, model: 'm1' }, { seed: 'aa' });
+    // sha256 of {"params":{"model":"m1","n":1},"salt":"bench-pipeline/1","task":"run-harness","upstream":{"seed":"aa"},"version":1}
+    expect(key.key).toBe('1383800814146c318ea9e498e8af1db682761a4f0014cffeba91fd4f990fc6f0');
+  });
+
+  it('of a family are the keys nodeKey gives, preimages and all', () => {
+    const task = { name: 'run-harness', version: 1 };
+    const params = {
+      model: 'm1',
+      harness: { env: {}, args: ['--x'] },
+      wrapperPrompt: 'Do "it"\n\u0000.',
+      n: 0,
+    };
+    const upstream = { seed: 'aa', pin: 'bb' };
+    const family = keyFamily(task, params, upstream, 'n');
+    for (const n of [1, 2, 9, 10, 123, 10_000, 1.5, -0, Number.NaN])
+      expect(family(n)).toEqual(nodeKey(task, { ...params, n }, upstream));
+    // A parameter that holds the family's own marker: the keys are still nodeKey's.
+    const odd = { ...params, note: '\u0000n\u0000' };
+    expect(keyFamily(task, odd, upstream, 'n')(3)).toEqual(nodeKey(task, { ...odd, n: 3 }, upstream));
   });
 
   it('explain a difference as the changed leaf paths', () => {
