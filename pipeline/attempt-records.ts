@@ -4,7 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
 import { parseAttemptName } from './attempts.js';
 import { errnoCode } from './errors.js';
-import { writeJsonAtomic } from './fs-atomic.js';
+import { writeFileAtomic } from './fs-atomic.js';
 import { gatewayRecordSchema, outcomeSchema, type RunLog, readRunLog, summarySchema } from './run-log.js';
 import type { StatePaths } from './state.js';
 import { readStored } from './stored.js';
@@ -194,7 +194,8 @@ export class AttemptRecords {
   /** Writes the index if it changed; `plan` never calls this. Concurrent writers can only lose entries, which are misses. */
   async save(): Promise<void> {
     if (!this.#dirty) return;
-    await writeJsonAtomic(join(this.paths.root, 'attempt-index.json'), this.index);
+    // Not indented: a fifth of the file, which every plan reads, would be spaces.
+    await writeFileAtomic(join(this.paths.root, 'attempt-index.json'), `${JSON.stringify(this.index)}\n`);
     this.#dirty = false;
   }
 

@@ -41,9 +41,12 @@ export async function planCommand({ values, positionals }: ParsedArgs<'plan'>): 
   const rows = buildGraph(plan).nodes;
   // A missing attempt that a run tried: the error it stayed missing with.
   for (const bp of plan.benchmarks) {
+    const missing = rows.filter((r) => r.benchmark === bp.bench.slug && r.state === 'missing' && r.attempt);
+    // The journal holds a line per attempt run: with none missing, it has nothing to say.
+    if (!missing.length) continue;
     const errors = lastErrors(await readJournal(bp.paths));
-    for (const r of rows) {
-      const e = r.benchmark === bp.bench.slug && r.state === 'missing' && r.attempt && errors.get(r.attempt);
+    for (const r of missing) {
+      const e = r.attempt && errors.get(r.attempt);
       if (e) r.why += `; last error (${e.at}): ${describeStored(e.failure)}`;
     }
   }
