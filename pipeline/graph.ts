@@ -4,14 +4,8 @@ import { type PinDigestInput, pinDigest } from '../tasks/pin-digest.js';
 import { type ResolveImageInput, resolveImage } from '../tasks/resolve-image.js';
 import { type SeedInput, seedWorkspace } from '../tasks/seed-workspace.js';
 import { writeRunLog } from '../tasks/write-run-log.js';
-import {
-  type AttemptLine,
-  type AttemptPlan,
-  lineHasWork,
-  type NodeStatus,
-  type Plan,
-  UNPINNED,
-} from './plan.js';
+import type { NodeStatus } from './attempt-status.js';
+import { type AttemptLine, type AttemptPlan, lineHasWork, type Plan, UNPINNED } from './plan.js';
 import { type KeyInputs, type TaskName, taskKey } from './task.js';
 
 /**

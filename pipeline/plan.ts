@@ -7,73 +7,23 @@ import { type BuildContext, buildContext, resolveImage } from '../tasks/resolve-
 import { runHarness } from '../tasks/run-harness.js';
 import { loadSeed, seedWorkspace } from '../tasks/seed-workspace.js';
 import { type AttemptRecord, AttemptRecords } from './attempt-records.js';
+import { completeStatus, INVALID_ATTEMPT, type NodeStatus } from './attempt-status.js';
 import { attemptDirs, attemptName, lineIdentity } from './attempts.js';
 import { selectBenchmarks } from './benchmarks.js';
 import type { ResolvedConfig, VariantConfig } from './config.js';
 import { UsageError } from './errors.js';
 import type { AttemptRef } from './events.js';
 import { hashInventory } from './inventory-hash.js';
-import { diffPreimages, keyFamily, type NodeKey, type Preimage } from './keys.js';
+import { keyFamily, type NodeKey } from './keys.js';
 import { LOCK_FILE, readLock } from './lock.js';
 import type { Benchmark } from './manifest.js';
 import { isMarkerAlive, type RunningMarker, readMarkers } from './markers.js';
 import { preflightBenchmark } from './preflight-benchmark.js';
 import type { VersionProbe } from './probe.js';
-import type { RunLog } from './run-log.js';
+import type { ModelSource, RerunWhat, Selection } from './selection.js';
 import { NodeStore, type StatePaths, statePaths } from './state.js';
 import { taskKey } from './task.js';
 import type { Inventory } from './visible-files.js';
-
-export type RerunWhat = 'failed' | 'timed-out' | 'stale';
-
-/** What the user asked for: the CLI flags of run, plan and graph. */
-type ModelSource = RunLog['model']['source'];
-
-export interface Selection {
-  benchmarks: string[];
-  harnesses: string[];
-  model: string | undefined;
-  variants: string[];
-  attempts: number | undefined;
-  more: number | undefined;
-  rerun: RerunWhat[];
-  mode: 'lite' | 'docker' | undefined;
-  /**
-   * Exact harness x model x variant lines instead of the product of the flags above; `status`
-   * uses it to recompute the keys of recorded attempts. Models here are taken as given.
-   */
-  lines?: {
-    harness: string;
-    model: string | undefined;
-    variant: string | undefined;
-    /** Where the model came from, when it is known (a rerun repeats the record's). */
-    modelSource?: ModelSource;
-  }[];
-  /** docker: run this image digest instead of the one in runner.lock.yaml (`rerun`). */
-  digest?: string;
-}
-
-/** A whole benchmark as its manifest allows it (every allowed harness, default models), with `more` on top. */
-export function benchmarkSelection(slug: string, more: Partial<Selection> = {}): Selection {
-  return {
-    benchmarks: [slug],
-    harnesses: [],
-    model: undefined,
-    variants: [],
-    attempts: undefined,
-    more: undefined,
-    rerun: [],
-    mode: undefined,
-    ...more,
-  };
-}
-
-export type NodeState = 'done' | 'missing' | 'stale' | 'failed';
-
-export interface NodeStatus {
-  state: NodeState;
-  why: string;
-}
 
 export interface AttemptPlan {
   ref: AttemptRef;
@@ -100,10 +50,6 @@ export interface AttemptLine {
   /** `--more K`: K new attempts at the next free indices, claimed when they start. */
   more: number;
 }
-
-/** Why an attempt directory without a valid run-log.json is no complete attempt. */
-export const INVALID_ATTEMPT =
-  'invalid: no valid run-log.json for this benchmark, model-id and index; a run that needs the index moves it to eval-attempts/.replaced/';
 
 /** Whether `run` has anything to do on this line: an attempt to run or replace, or new ones. */
 export const lineHasWork = (l: AttemptLine) => l.more > 0 || l.attempts.some((a) => a.action !== 'skip');
@@ -394,60 +340,4 @@ export function attemptRef(benchmark: string, line: AttemptLine, n: number): Att
     model: line.model,
     variant: line.variant?.name,
   };
-}
-
-type PreimageLookup = (key: string) => Promise<Preimage | undefined>;
-
-/** A complete attempt is done, failed (a non-zero or timed-out result) or stale (its key changed). */
-async function completeStatus(
-  name: string,
-  recorded: AttemptRecord,
-  key: NodeKey,
-  records: AttemptRecords,
-  seeds: PreimageLookup,
-): Promise<NodeStatus> {
-  if (recorded.key !== key.key) {
-    const before = (await records.runLog(name))?.preimage;
-    return { state: 'stale', why: before ? await explainChange(before, key.preimage, seeds) : 'key changed' };
-  }
-  if (recorded.outcome === 'succeeded')
-    return { state: 'done', why: `succeeded in ${Math.round(recorded.durationMs)} ms` };
-  return {
-    state: 'failed',
-    why: recorded.outcome === 'timed-out' ? 'timed out' : `exit ${recorded.exitCode ?? recorded.signal}`,
-  };
-}
-
-/**
- * Says what changed between an attempt's recorded preimage and today's: the differing fields,
- * and for a changed seed the visible files that changed (from the stored seed records).
- */
-export async function explainChange(
-  before: Preimage,
-  after: Preimage,
-  seeds: PreimageLookup,
-): Promise<string> {
-  const fields = diffPreimages(before, after);
-  const parts: string[] = [];
-  for (const f of fields) {
-    if (f === 'upstream.seed') {
-      const [a, b] = await Promise.all([seeds(before.upstream.seed ?? ''), seeds(after.upstream.seed ?? '')]);
-      const files = a && b ? changedFiles(a, b) : [];
-      parts.push(files.length ? `visible files changed: ${files.join(', ')}` : 'visible files changed');
-    } else {
-      parts.push(`${f.replace(/^params\./, '')} changed`);
-    }
-  }
-  return parts.join('; ') || 'key changed';
-}
-
-function changedFiles(a: Preimage, b: Preimage): string[] {
-  type Entry = [string, number, string];
-  const index = (p: Preimage) =>
-    new Map(((p.params.files as Entry[]) ?? []).map((e) => [e[0], `${e[1]}:${e[2]}`]));
-  const [x, y] = [index(a), index(b)];
-  const paths = [...new Set([...x.keys(), ...y.keys()])].sort();
-  return paths
-    .filter((p) => x.get(p) !== y.get(p))
-    .map((p) => (!x.has(p) ? `+${p}` : !y.has(p) ? `-${p}` : p));
 }

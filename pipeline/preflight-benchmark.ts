@@ -5,7 +5,8 @@ import { lineIdentity, MAX_MODEL_ID_BYTES, modelId } from './attempts.js';
 import type { ResolvedConfig } from './config.js';
 import type { Diagnostic } from './errors.js';
 import type { Benchmark } from './manifest.js';
-import type { AttemptLine, Selection } from './plan.js';
+import type { AttemptLine } from './plan.js';
+import type { Selection } from './selection.js';
 import { scanVisibleFiles } from './visible-files.js';
 
 /**

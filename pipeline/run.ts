@@ -30,10 +30,11 @@ import {
   STAGING_NAME,
 } from './markers.js';
 import { PackageWatch } from './package-watch.js';
-import { type BenchmarkPlan, buildPlan, hasWork, lineHasWork, type Plan, type Selection } from './plan.js';
+import { type BenchmarkPlan, buildPlan, hasWork, lineHasWork, type Plan } from './plan.js';
 import { preflightEnvironment } from './preflight-environment.js';
 import { VersionProbe } from './probe.js';
 import { isolationDeviations, type RunContext } from './run-context.js';
+import type { Selection } from './selection.js';
 import { NodeStore } from './state.js';
 
 export interface RunOptions {

@@ -4,8 +4,8 @@ import { join, normalize, relative } from 'node:path';
 import type { ResolvedConfig } from './config.js';
 import { type Diagnostic, messageOf, UsageError } from './errors.js';
 import { type Benchmark, loadBenchmark } from './manifest.js';
-import { benchmarkSelection } from './plan.js';
 import { preflightBenchmark } from './preflight-benchmark.js';
+import { benchmarkSelection } from './selection.js';
 import { BASELINE_DIR } from './visible-files.js';
 
 export type Severity = 'error' | 'warning';

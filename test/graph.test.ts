@@ -10,9 +10,10 @@ import type { AttemptRef, PipelineEvent } from '../pipeline/events.js';
 import { Executor, type Outputs, type Step } from '../pipeline/executor.js';
 import { attemptTaskKeys, buildGraph, edgesOf, type Graph, type GraphNode } from '../pipeline/graph.js';
 import { nodeKey } from '../pipeline/keys.js';
-import { benchmarkSelection, buildPlan } from '../pipeline/plan.js';
+import { buildPlan } from '../pipeline/plan.js';
 import { VersionProbe } from '../pipeline/probe.js';
 import { Redactor } from '../pipeline/redact.js';
+import { benchmarkSelection } from '../pipeline/selection.js';
 import { NodeStore, statePaths } from '../pipeline/state.js';
 import { benchmarkFiles, configFile, makeRig } from './helpers/rig.js';
 

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import type { RerunWhat, Selection } from '../plan.js';
+import type { RerunWhat, Selection } from '../selection.js';
 
 interface SelectionFlags {
   harness?: string[];

@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import type { TranscriptSummary } from '../../tasks/harnesses/transcript.js';
 import { type AttemptRecord, AttemptRecords } from '../attempt-records.js';
+import { INVALID_ATTEMPT } from '../attempt-status.js';
 import { attemptDirs, attemptName } from '../attempts.js';
 import { namedOrAllBenchmarks } from '../benchmarks.js';
 import { loadConfig } from '../config.js';
@@ -9,7 +10,7 @@ import { messageOf } from '../errors.js';
 import type { GatewayUsage } from '../gateway/server.js';
 import { describeStored, readJournal } from '../journal.js';
 import { isCorrupt, isMarkerAlive, type RunningMarker, readMarkerFiles } from '../markers.js';
-import { buildPlan, INVALID_ATTEMPT } from '../plan.js';
+import { buildPlan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
 import { formatUsd } from '../reporters/summary.js';
 import type { RunLog } from '../run-log.js';
