@@ -27,7 +27,6 @@ import {
 } from './plan.js';
 import { isolationDeviations, type RunContext } from './run-context.js';
 import { type RunLog, runLogOf } from './run-log.js';
-import type { RerunWhat } from './selection.js';
 import { type TaskContext, taskKey } from './task.js';
 
 /** What an attempt's run-harness node gives its collect: the harness run, or nothing to do. */

@@ -4,8 +4,9 @@ import type { EventSink } from './events.js';
 import type { Gateway } from './gateway/server.js';
 import type { GatewayAccess } from './harness-env.js';
 import type { PackageWatch } from './package-watch.js';
-import type { AttemptLine, BenchmarkPlan, RerunWhat } from './plan.js';
+import type { AttemptLine, BenchmarkPlan } from './plan.js';
 import type { Redactor } from './redact.js';
+import type { RerunWhat } from './selection.js';
 
 /** What the attempts of one run share. */
 export interface RunContext {
