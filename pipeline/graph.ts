@@ -142,7 +142,7 @@ export function buildGraph(plan: Plan): Graph {
         });
       }
       for (const { name, planned, state, why, action } of attempts) {
-        const keys = planned && bp.pin.digest !== UNPINNED ? attemptTaskKeys(planned.key.key) : undefined;
+        const attemptKey = planned && bp.pin.digest !== UNPINNED ? planned.key.key : undefined;
         let deps = [id('pin-digest'), id('seed-workspace'), ...runtime];
         for (const task of ATTEMPT_TASKS) {
           const node = id(name, task);
@@ -152,7 +152,10 @@ export function buildGraph(plan: Plan): Graph {
             benchmark,
             attempt: name,
             deps,
-            key: keys?.[task] ?? '',
+            // Computed when asked for: `plan` and a run over complete attempts never ask.
+            get key() {
+              return attemptKey ? downstreamKey(task, attemptKey) : '';
+            },
             state,
             why,
             action,
@@ -166,13 +169,18 @@ export function buildGraph(plan: Plan): Graph {
   return { nodes };
 }
 
-/** The keys of an attempt's downstream nodes, from its attempt key (run-harness's). */
+/** The key of one of an attempt's nodes, from its attempt key (run-harness's). */
+const downstreamKey = (task: AttemptNode['task'], attemptKey: string) =>
+  task === 'run-harness'
+    ? attemptKey
+    : (task === 'collect' ? collectKey(attemptKey) : writeRunLogKey(attemptKey)).key;
+
+/** The keys of an attempt's nodes, from its attempt key (run-harness's). */
 export function attemptTaskKeys(attemptKey: string) {
-  return {
-    'run-harness': attemptKey,
-    collect: collectKey(attemptKey).key,
-    'write-run-log': writeRunLogKey(attemptKey).key,
-  };
+  return Object.fromEntries(ATTEMPT_TASKS.map((t) => [t, downstreamKey(t, attemptKey)])) as Record<
+    AttemptNode['task'],
+    string
+  >;
 }
 
 export const collectKey = (attemptKey: string) => taskKey(collect, { attemptKey });
