@@ -239,7 +239,10 @@ async function planBenchmark(
         return {
           ref,
           key,
-          status: { state: 'missing', why: INVALID_ATTEMPT },
+          status: {
+            state: 'missing',
+            why: `${INVALID_ATTEMPT} (${records.whyInvalid(ref.name) ?? 'not read'})`,
+          },
           action: n <= target ? 'replace' : 'skip',
           recorded: undefined,
           runningElsewhere: undefined,
@@ -249,11 +252,16 @@ async function planBenchmark(
       const replace =
         (status.state === 'stale' && selection.rerun.includes('stale')) ||
         (status.state === 'failed' && selection.rerun.includes(recorded.outcome as RerunWhat));
+      // Its image not pinned yet, the attempt's real key is known only once run pins it: run
+      // decides then whether a --rerun applies (see Attempt's claim).
+      const pinPending = digest === UNPINNED && selection.rerun.length > 0;
       return {
         ref,
         key,
-        status,
-        action: replace ? 'replace' : 'skip',
+        status: pinPending
+          ? { ...status, why: `${status.why}; the image is not pinned yet: run decides once it is` }
+          : status,
+        action: replace || pinPending ? 'replace' : 'skip',
         recorded,
         runningElsewhere: undefined,
       };

@@ -1,6 +1,6 @@
 import { type Engine, immutableRef, inspectImage } from '../pipeline/docker.js';
 import { InfraError } from '../pipeline/errors.js';
-import { LOCK_FILE, writeLock } from '../pipeline/lock.js';
+import { writeLock } from '../pipeline/lock.js';
 import { type TaskDefinition, taskKey } from '../pipeline/task.js';
 
 /** What lite mode records as the digest: the image was never pulled. */
@@ -50,13 +50,11 @@ export const pinDigest: TaskDefinition<PinDigestInput, PinDigestOutput, PinDiges
     },
     upstream: { resolve: resolveKey },
   }),
-  async run({ ref, image, engine, benchDir, locked, context }, { emit }) {
+  async run({ ref, image, engine, benchDir, locked, context }) {
     if (!engine || !ref || !image) return { ref, digest: LITE_DIGEST };
     const digest = await pinImage(engine, ref, image);
-    if (digest !== locked) {
+    if (digest !== locked)
       await writeLock(benchDir, { ref, digest, context, resolved_at: new Date().toISOString() });
-      emit({ type: 'progress', message: `${ref} pinned to ${digest} in ${LOCK_FILE}` });
-    }
     return { ref, digest };
   },
 };

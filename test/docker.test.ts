@@ -300,6 +300,38 @@ describe.skipIf(!engineUp)('docker mode, real engine', () => {
     }
   });
 
+  it('--rerun with the lock gone: the image is pinned again in the same run, and what is redone follows the real keys', async () => {
+    // Timed out at 1s; the timeout is no input of the key, so the rerun has the same key.
+    const rig = await makeRig(dockerBenchmark('u', IMAGE));
+    await rig.write({ 'bench.config.mjs': dockerConfig({ SLEEP: '2' }) });
+    const slow = await rig.cli(['run', '--harness', 't', '--attempts', '2', '--timeout', '1s']);
+    expect(slow.code, slow.stdout + slow.stderr).toBe(1);
+    const before = await runLog(rig, 'u', 't-default-attempt-1');
+    expect(before.outcome).toBe('timed-out');
+    const unlock = () => rm(join(rig.dir, 'benchmarks/u/runner.lock.yaml'));
+    await unlock();
+    // Unpinned, the keys are not known yet: plan says run decides.
+    const plan = await rig.cli(['plan', '--harness', 't', '--attempts', '2', '--rerun', 'timed-out']);
+    expect(plan.stdout).toContain('the image is not pinned yet: run decides once it is');
+    const redo = await rig.cli(['run', '--harness', 't', '--attempts', '2', '--rerun', 'timed-out']);
+    expect(redo.code, redo.stdout + redo.stderr).toBe(0);
+    expect(redo.stdout).toMatch(/2 completed \(2 succeeded/);
+    const after = await runLog(rig, 'u', 't-default-attempt-1');
+    expect([after.outcome, after.key, after.imageDigest]).toEqual([
+      'succeeded',
+      before.key,
+      before.imageDigest,
+    ]);
+    expect(await rig.read('benchmarks/u/runner.lock.yaml')).toContain(before.imageDigest);
+    // Unpinned again, now that they succeeded: nothing is redone.
+    await unlock();
+    const again = await rig.cli(['run', '--harness', 't', '--attempts', '2', '--rerun', 'timed-out']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/0 completed .*2 already done/);
+    expect((await runLog(rig, 'u', 't-default-attempt-1')).runId).toBe(after.runId);
+    expect(await rig.ls('benchmarks/u/eval-attempts/.replaced')).toHaveLength(2);
+  });
+
   it('an image that cannot be pulled fails its nodes, and every attempt waiting on it is reported missing', async () => {
     // Nothing listens on this port: the pull fails at once.
     const rig = await makeRig(dockerBenchmark('p', '127.0.0.1:5999/bench-pipeline-test/nowhere:1'));
