@@ -1,6 +1,10 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type Docker from 'dockerode';
 import type { HarnessConfig } from '../pipeline/config.js';
-import { type Engine, extractRuntime, LABELS, ownerLabel } from '../pipeline/docker.js';
+import { dockerError, type Engine, LABELS, ownerLabel } from '../pipeline/docker.js';
 import { InfraError } from '../pipeline/errors.js';
 import { processStart } from '../pipeline/markers.js';
 import { cacheDir } from '../pipeline/probe.js';
@@ -65,3 +69,45 @@ export const mountRuntime: TaskDefinition<MountRuntimeInput, RuntimeMount, Mount
     };
   },
 };
+
+/**
+ * The `path` of a runtime image, extracted once per image digest under `root` (copied out of a
+ * created, never started, container through the archive API) and returned as a directory to
+ * mount. A half-extracted runtime is never visible: it lands in a temp directory renamed into place.
+ */
+async function extractRuntime(
+  engine: Engine,
+  image: string,
+  path: string,
+  root: string,
+  labels: Record<string, string>,
+): Promise<string> {
+  const dir = join(root, `${image.replace(/^.*sha256:/, '')}${path.replaceAll('/', '_')}`);
+  if (existsSync(dir)) return dir;
+  await mkdir(root, { recursive: true });
+  const temp = await mkdtemp(`${dir}.tmp-`);
+  let container: Docker.Container | undefined;
+  try {
+    // Created only to be read from; its entrypoint never runs.
+    container = await engine.docker.createContainer({
+      Image: image,
+      Entrypoint: ['/bin/true'],
+      Labels: labels,
+    });
+    const { x } = await import('tar');
+    await pipeline(
+      await container.getArchive({ path: `${path.replace(/\/+$/, '')}/.` }),
+      x({ cwd: temp, strip: 1 }) as unknown as NodeJS.WritableStream,
+    );
+    await rename(temp, dir).catch((error) => {
+      // Another invocation extracted the same runtime first: theirs is as good.
+      if (!existsSync(dir)) throw error;
+    });
+    return dir;
+  } catch (error) {
+    throw dockerError(`could not extract ${path} from runtime image ${image}`, error);
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+    if (container) await container.remove({ force: true }).catch(() => {});
+  }
+}
