@@ -35,16 +35,8 @@ export interface Step<O = unknown> {
 /** What a node's step may read: the outputs of the nodes it depends on, by id. */
 export type Outputs = (id: string) => unknown;
 
-/** Among ready nodes, higher runs first: finishing an attempt beats starting a new one. */
-const PRIORITY: Record<TaskName, number> = {
-  'resolve-image': 0,
-  'pin-digest': 0,
-  'seed-workspace': 0,
-  'mount-runtime': 0,
-  'run-harness': 1,
-  collect: 2,
-  'write-run-log': 3,
-};
+/** Among ready nodes, higher runs first (others 0): finishing an attempt beats starting a new one. */
+const PRIORITY: Partial<Record<TaskName, number>> = { 'run-harness': 1, collect: 2, 'write-run-log': 3 };
 
 /** Run even after cancellation: they only save a result that already exists. */
 const FINISHING = new Set<TaskName>(['collect', 'write-run-log']);
@@ -114,7 +106,7 @@ export class Executor {
       ref,
       // Every dep is scheduled before its dependents: the graph lists nodes in that order.
       deps: node.deps.flatMap((d) => byId.get(d) ?? []),
-      priority: PRIORITY[node.task],
+      priority: PRIORITY[node.task] ?? 0,
       finishing: FINISHING.has(node.task),
       run: async () => {
         const s = stepOf();

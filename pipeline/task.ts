@@ -3,18 +3,8 @@ import { type NodeKey, nodeKey } from './keys.js';
 import type { Redactor } from './redact.js';
 import type { TaskName } from './task-name.js';
 
-/** Re-exported: the engine's modules import it with the tasks' other types. */
-export type { TaskName } from './task-name.js';
-
-export const TASK_NAMES: readonly TaskName[] = [
-  'resolve-image',
-  'pin-digest',
-  'seed-workspace',
-  'run-harness',
-  'collect',
-  'write-run-log',
-  'mount-runtime',
-];
+/** Re-exported: the engine's modules import them with the tasks' other types. */
+export { TASK_NAMES, type TaskName } from './task-name.js';
 
 /** What a running task may use from the engine. */
 export interface TaskContext {
