@@ -45,6 +45,18 @@ const FRESH_ATTEMPTS = 50;
 const SEED_FILES = 5_000;
 const SEED_DIRS = 50;
 const SEED_COPIES = 10;
+/** Figure 7's brownfield attempts a batch, each published from a workspace the harness changed. */
+const BROWN_ATTEMPTS = 10;
+/**
+ * Figure 7's harness: changes a few files of its brownfield workspace, as an agent would (one
+ * rewritten, one appended to, one removed, two new), and exits.
+ */
+const EDIT_HARNESS = [
+  'sh',
+  '-c',
+  'printf changed > d00/f0000.bin && echo appended >> d01/f0001.bin && rm d02/f0002.bin && ' +
+    'mkdir -p notes && echo added > notes/new.txt && echo done > out.txt',
+];
 /** The docker suite's base image (test/docker/engine.sh makes it); the docker figures build on it. */
 const DOCKER_BASE = 'bench-pipeline-test/busybox:1';
 /** The docker figures' image, a repository of its own: other suites may be using the engine meanwhile. */
@@ -127,7 +139,7 @@ function writeBenchmark(slug: string, mode: 'greenfield' | 'brownfield', image?:
   writeFileSync(
     join(dir, 'runner.yaml'),
     `name: ${slug}\nstate_mode: ${mode}\nattempts_default: 3\nprompt_file: prompt.md\n` +
-      `model_visible_files: ${visible}\nallowed_harnesses: [t]\n${image ? `image: ${image}\n` : ''}`,
+      `model_visible_files: ${visible}\nallowed_harnesses: [t, edit]\n${image ? `image: ${image}\n` : ''}`,
   );
   writeFileSync(join(dir, 'prompt.md'), `# ${slug}\n\nDo nothing.\n`);
   return dir;
@@ -300,8 +312,8 @@ async function overheadPerAttempt(startup: number): Promise<void> {
 }
 
 /** A brownfield benchmark whose baseline has SEED_FILES files of random bytes in SEED_DIRS directories. */
-function writeBaseline(): string {
-  const dir = writeBenchmark('brown', 'brownfield');
+function writeBaseline(slug = 'brown'): string {
+  const dir = writeBenchmark(slug, 'brownfield');
   let bytes = 0;
   for (let i = 0; i < SEED_FILES; i++) {
     const sub = join(dir, 'baseline', `d${String(i % SEED_DIRS).padStart(2, '0')}`);
@@ -378,6 +390,81 @@ async function seeding(): Promise<void> {
     report(`seed ${SEED_COPIES} workspaces, ${name}`, sec(ours), base, ratio, '<= 1.0x', ratio <= 1);
   }
   rmSync(scratch, { recursive: true, force: true });
+}
+
+/**
+ * Figure 7: what BROWN_ATTEMPTS brownfield attempts cost in files, from the seed template to the
+ * published attempts: each a fresh workspace, a harness that changes a few files, the collect and
+ * the durable publish; against as many `cp -r` of the baseline, the least a fresh workspace each
+ * costs. Ours is a batch's run less a run of the same selection with nothing left to do (node,
+ * the scan and hash of the baseline, the plan: paid once per invocation, not per attempt). Once
+ * with the workspaces kept (the default) and once with --clean. As in figure 3 each side starts
+ * from a settled disk and the two take turns going first; the publish makes its data durable,
+ * which `cp -r` does not, so that floor (`cp -r` then a sync of the filesystem) is printed beside.
+ */
+async function brownfieldAttempts(): Promise<void> {
+  const slug = 'brown-attempts';
+  const dir = writeBaseline(slug);
+  const workspaces = join(env.TMPDIR, 'bench-pipeline');
+  const select = [slug, '--harness', 'edit', '--attempts', `${BROWN_ATTEMPTS}`, '--concurrency', '1'];
+  // Untimed: builds the seed template and the stat cache, which every later run finds.
+  ok(await cli(['run', slug, '--harness', 'edit', '--attempts', '1', '--clean']), 'warm-up run');
+  const settle = async () => {
+    for (const gone of [join(dir, 'eval-attempts'), workspaces, scratch])
+      rmSync(gone, { recursive: true, force: true });
+    mkdirSync(scratch, { recursive: true });
+    ok(await timed(['sync']), 'sync');
+  };
+  const copies = async (then: string[] = []) => {
+    let ms = 0;
+    for (let i = 0; i < BROWN_ATTEMPTS; i++)
+      ms += ok(await timed(['cp', '-r', join(dir, 'baseline'), join(scratch, `cp-${i}`)]), 'cp -r').ms;
+    if (then.length) ms += ok(await timed(then), then.join(' ')).ms;
+    return ms;
+  };
+  for (const clean of [false, true]) {
+    const runs: { ours: number; cp: number; floor: number; fixed: number }[] = [];
+    const flags = clean ? ['--clean'] : [];
+    for (let rep = 0; rep < REPS; rep++) {
+      const r = { ours: 0, cp: 0, floor: 0, fixed: 0 };
+      const ours = async () => {
+        await settle();
+        const batch = ok(await cli(['run', ...select, ...flags]), 'brownfield batch');
+        if (attemptCount(slug) !== BROWN_ATTEMPTS)
+          throw new Error(`the batch made ${attemptCount(slug)} attempts`);
+        const noop = ok(
+          await cli(['run', ...select, ...flags]),
+          'no-op run',
+          `${BROWN_ATTEMPTS} already done`,
+        );
+        [r.ours, r.fixed] = [batch.ms - noop.ms, noop.ms];
+      };
+      const cp = async () => {
+        await settle();
+        r.cp = await copies();
+        await settle();
+        r.floor = await copies(['sync', '-f', scratch]);
+      };
+      for (const step of rep % 2 ? [cp, ours] : [ours, cp]) await step();
+      runs.push(r);
+    }
+    await settle();
+    const name = clean ? '--clean' : 'workspaces kept';
+    const each = runs.map((r) => `${sec(r.ours)} vs ${sec(r.cp)} = ${(r.ours / r.cp).toFixed(2)}x`);
+    console.log(`(${name}, each run: ${each.join('; ')}; the ratio is the median of these)`);
+    const [ours, cp, floor] = [
+      median(runs.map((r) => r.ours)),
+      median(runs.map((r) => r.cp)),
+      median(runs.map((r) => r.floor)),
+    ];
+    console.log(
+      `(${name}: per invocation besides ${sec(median(runs.map((r) => r.fixed)))}; ` +
+        `${BROWN_ATTEMPTS}x cp -r then sync -f ${sec(floor)}, ours ${(ours / floor).toFixed(2)}x that)`,
+    );
+    const ratio = median(runs.map((r) => r.ours / r.cp));
+    const figure = `${BROWN_ATTEMPTS} brownfield attempts, seed to published, ${name}`;
+    report(figure, sec(ours), `${BROWN_ATTEMPTS}x cp -r ${sec(cp)}`, ratio, '<= 1.5x', ratio <= 1.5);
+  }
 }
 
 /** Thrown by a figure this machine cannot measure (no Docker engine): it is skipped, not failed. */
@@ -885,7 +972,10 @@ try {
   mkdirSync(project, { recursive: true });
   const command = JSON.stringify(HARNESS);
   const version = `['sh', '-c', 'echo t 1.0']`;
-  const config = `export default { harnesses: { t: { command: ${command}, versionCommand: ${version} } } };\n`;
+  const edit = JSON.stringify(EDIT_HARNESS);
+  const config =
+    `export default { harnesses: { t: { command: ${command}, versionCommand: ${version} }, ` +
+    `edit: { command: ${edit}, versionCommand: ${version} } } };\n`;
   writeFileSync(join(project, 'bench.config.mjs'), config);
   console.log(`bench-pipeline bench: node ${process.version}, median of ${REPS} runs, scratch ${root}`);
   const startup = await medianOf(async () => ok(await timed([NODE, '-e', '0']), 'node -e 0').ms);
@@ -905,6 +995,10 @@ try {
   await section(
     `6. model gateway: ${calls} streamed requests, direct vs through the gateway`,
     gatewayLatency,
+  );
+  await section(
+    `7. ${BROWN_ATTEMPTS} brownfield attempts (${SEED_FILES} files, 100 MB), seed to published attempt`,
+    brownfieldAttempts,
   );
   await section(`8. --more: one claim of the next free index, ${CLAIMS} claims`, moreClaims);
   printTable();
