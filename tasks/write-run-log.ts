@@ -1,8 +1,9 @@
 import { mkdir, rename } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { errnoCode, InfraError } from '../pipeline/errors.js';
-import { fsyncPath, syncTree, writeFileRedacted } from '../pipeline/fs-atomic.js';
+import { fsyncPath, writeFileRedacted } from '../pipeline/fs-atomic.js';
 import { RUN_LOG_FORMAT, type RunLog, renderRunLogMarkdown } from '../pipeline/run-log.js';
+import { syncFilesystem } from '../pipeline/sync-filesystem.js';
 import type { TaskDefinition } from '../pipeline/task.js';
 
 export interface WriteRunLogInput {
@@ -37,10 +38,11 @@ export const writeRunLog: TaskDefinition<WriteRunLogInput, Published, WriteRunLo
     upstream: { attempt: attemptKey },
   }),
   async run({ log, staging, target, replaceInto }, { redactor }) {
-    // Staging is invisible until the rename, so plain writes do; then all of it is made durable at once.
+    // Staging is invisible until the rename, so plain writes do; then all of it is made durable at
+    // once (the files collect moved or linked in from the workspace too), before the rename.
     await writeFileRedacted(join(staging, 'run-log.json'), `${JSON.stringify(log, null, 2)}\n`, redactor);
     await writeFileRedacted(join(staging, 'run-log.md'), renderRunLogMarkdown(log), redactor);
-    await syncTree(staging);
+    await syncFilesystem(staging);
     const parent = join(target, '..');
     await mkdir(parent, { recursive: true });
     let replaced: string | undefined;
