@@ -217,7 +217,13 @@ export class Attempt implements AttemptOf {
     const { staging } = ran.lifecycle;
     const collected = await atPath(staging, () =>
       collect.run(
-        { attemptKey: ran.key.key, run: ran.run, staging, maxFileSize: this.rc.maxFileSize },
+        {
+          attemptKey: ran.key.key,
+          run: ran.run,
+          staging,
+          maxFileSize: this.rc.maxFileSize,
+          transfer: this.rc.clean ? 'move' : 'link',
+        },
         { ...context(collectKey(ran.key.key)), redactor: this.rc.redactorFor(this.line) },
       ),
     );

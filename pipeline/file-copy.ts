@@ -52,9 +52,10 @@ const CANNOT_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSY
 
 /**
  * Reads `src` in chunks, masks them if asked, and writes all but the all-zero blocks, so holes
- * stay holes. Returns whether a token was masked.
+ * stay holes. Returns whether a token was masked. For a file known to hold a token, this is
+ * copyOneFile without its search.
  */
-async function streamCopy(
+export async function streamCopy(
   src: string,
   dest: string,
   stats: FileStats,

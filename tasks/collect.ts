@@ -1,5 +1,7 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type Copied,
   copyEntries,
   type LeftOut,
   maskedNames,
@@ -10,10 +12,27 @@ import {
 } from '../pipeline/copy-tree.js';
 import { RUN_LOG_FORMAT } from '../pipeline/run-log.js';
 import { type TaskDefinition, throwIfAborted } from '../pipeline/task.js';
-import { AGENT_LOG, type HarnessRun } from './run-harness.js';
+import { type Transfer, transferEntries } from '../pipeline/transfer-tree.js';
+import { AGENT_LOG, type HarnessRun, TRANSCRIPT } from './run-harness.js';
 
-/** Names the tool writes at the root of an attempt directory. */
-export const RESERVED = [AGENT_LOG, 'run-log.md', 'run-log.json'];
+/**
+ * Names the tool writes at the root of an attempt directory. The transcript among them: a rename
+ * would put an agent's file of that name in its place without a word.
+ */
+export const RESERVED = [AGENT_LOG, TRANSCRIPT, 'run-log.md', 'run-log.json'];
+
+/**
+ * What collect does with the workspace, when it shares the staging directory's filesystem (across
+ * filesystems it is always copied):
+ * - `copy`: the workspace stays whole and apart from the attempt (a workspace its user goes on
+ *   working in: manual collect);
+ * - `link`: it stays whole beside the attempt, each file that is the same in both one file under
+ *   two names (hard links), so that keeping it costs no copy; a change made to such a file in
+ *   the workspace is a change to the attempt, so the kept workspace is for reading;
+ * - `move`: its entries become the attempt's, leaving only what was not collected (a workspace
+ *   that is not kept: --clean).
+ */
+export type WorkspaceTransfer = 'copy' | Transfer;
 
 export interface CollectInput {
   /** The attempt key (run-harness's key). */
@@ -26,6 +45,8 @@ export interface CollectRunInput extends CollectInput {
   staging: string;
   /** Files larger than this many bytes stay behind, named in run-log (config `collect.maxFileSize`). */
   maxFileSize: number;
+  /** See WorkspaceTransfer; `copy` when not given. */
+  transfer?: WorkspaceTransfer;
 }
 
 export interface Collected {
@@ -70,10 +91,11 @@ export function collectedLimitations(collected: Collected): string[] {
 }
 
 /**
- * Copies the finished workspace into the attempt's staging directory, on the same filesystem
- * as eval-attempts/ so that publishing is one rename. Symlinks are copied as links, never
- * followed. A token is masked in file contents, link targets and names, in the copy and in the
- * kept temp workspace alike; what cannot be copied is named, never dropped silently.
+ * Puts the finished workspace into the attempt's staging directory, on the same filesystem as
+ * eval-attempts/ so that publishing is one rename: moved or hard-linked there when the workspace
+ * shares that filesystem (see WorkspaceTransfer), copied otherwise. Symlinks are taken as links,
+ * never followed. A token is masked in file contents, link targets and names, in the attempt and
+ * in what stays of the workspace alike; what cannot be collected is named, never dropped silently.
  */
 export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> = {
   name: 'collect',
@@ -82,7 +104,7 @@ export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> =
     params: { format: RUN_LOG_FORMAT },
     upstream: { attempt: attemptKey },
   }),
-  async run({ run, staging, maxFileSize }, ctx) {
+  async run({ run, staging, maxFileSize, transfer = 'copy' }, ctx) {
     throwIfAborted(ctx.signal);
     const { redactor } = ctx;
     const workspace = run.workspace;
@@ -107,12 +129,27 @@ export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> =
       if (path === e.path) return e;
       return e.type === 'dir' ? { ...e, path } : { ...e, path, from: join(workspace, e.path) };
     });
-    const copied = await copyEntries(entries, { from: workspace, to: staging, redactor, maxFileSize });
-    // The kept temp workspace too, where it lies: the files found holding a token, those too
-    // large to copy (never read otherwise), every link target and every name.
+    const how = transfer !== 'copy' && (await sameFilesystem(workspace, staging)) ? transfer : 'copy';
+    const into = { from: workspace, to: staging, redactor, maxFileSize };
+    const copied: Copied & { remaining?: Set<string> } =
+      how === 'copy'
+        ? await copyEntries(entries, into)
+        : await transferEntries(
+            listing.entries.map((entry, i) => ({ entry, to: entries[i]!.path })),
+            { ...into, how, stays: listing.leftOut.map((l) => l.path) },
+          );
+    // What stays of the workspace (all of it, but after a move) too, where it lies: the files
+    // found holding a token, those too large to collect (never read otherwise), every link
+    // target and every name.
+    const stays = (path: string) => copied.remaining?.has(path) ?? true;
     const origin = new Map(entries.map((e, i) => [e.path, listing.entries[i]!.path]));
     const files = [...copied.redacted, ...copied.leftOut.map((l) => l.path)].map((p) => origin.get(p)!);
-    await scrubInPlace(workspace, { entries: listing.entries, moved, files }, redactor);
+    const tree = {
+      entries: listing.entries.filter((e) => stays(e.path)),
+      moved: new Map([...moved].filter(([from]) => stays(from))),
+      files,
+    };
+    await scrubInPlace(workspace, tree, redactor);
     return {
       files: entries.filter((e) => e.type === 'file').length - copied.leftOut.length,
       redacted: copied.redacted,
@@ -122,3 +159,9 @@ export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> =
     };
   },
 };
+
+/** Whether a rename or a hard link can take entries from `a` to `b`. */
+async function sameFilesystem(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([stat(a), stat(b)]);
+  return x.dev === y.dev;
+}
