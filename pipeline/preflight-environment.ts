@@ -1,5 +1,6 @@
 import { mkdir, rename, rmdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { type Diagnostic, errnoCode, formatLocation, InfraError, messageOf, UsageError } from './errors.js';
 import type { EventSink } from './events.js';
 import { lineHasWork, type Plan } from './plan.js';
@@ -10,18 +11,23 @@ import { TODO_MARKER, todoMarkers } from './validate.js';
 /**
  * What must hold before any harness starts, for the benchmarks with work: each harness's token
  * set, and in lite mode its CLI on PATH; eval-attempts/ writable, with an attempt publishable
- * into it by a rename from .pipeline/staging (the same filesystem). Otherwise an agent would run,
- * and be paid for, only for its attempt to be lost. A package with `TODO(author)` markers left
- * is run, with a warning.
+ * into it by a rename from .pipeline/staging (the same filesystem); the temp dir, where the
+ * workspaces go, outside the package. Otherwise an agent would run, and be paid for, only for its
+ * attempt to be lost, or would find the package by `..`. A package with `TODO(author)` markers
+ * left is run, with a warning.
  */
 export async function preflightEnvironment(plan: Plan, emit: EventSink): Promise<void> {
   const missingTokens: Diagnostic[] = [];
   const offline: Diagnostic[] = [];
   const missingClis: string[] = [];
   const unpublishable: string[] = [];
+  const exposed: string[] = [];
   for (const bp of plan.benchmarks) {
     const working = bp.lines.filter(lineHasWork);
     if (!working.length) continue;
+    const fromPackage = relative(resolve(bp.bench.dir), resolve(tmpdir()));
+    if (fromPackage !== '..' && !fromPackage.startsWith(`..${sep}`) && !isAbsolute(fromPackage))
+      exposed.push(`${tmpdir()} is inside ${relative(process.cwd(), bp.bench.dir) || '.'}/`);
     for (const line of working) {
       const { adapter } = line;
       const unset = adapter.keyEnvs.filter((name) => !process.env[name]);
@@ -56,6 +62,10 @@ export async function preflightEnvironment(plan: Plan, emit: EventSink): Promise
       });
     }
   }
+  if (exposed.length)
+    throw new UsageError(
+      `the temp dir, where the attempts' workspaces go, must be outside every benchmark package (an agent would reach it by ".."); set TMPDIR elsewhere: ${exposed.join('; ')}`,
+    );
   if (offline.length) throw new UsageError('a harness could not reach its model', offline);
   if (missingTokens.length)
     throw new UsageError('a harness token is missing from the environment', missingTokens);

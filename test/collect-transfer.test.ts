@@ -146,6 +146,20 @@ describe('collect on the staging filesystem: links or renames, no copy', () => {
   });
 });
 
+describe('where workspaces go', () => {
+  it('never inside the benchmark package: a TMPDIR there is refused before any harness runs', async () => {
+    const rig = await makeRig(benchmarkFiles('b'));
+    await rig.write({ 'benchmarks/b/tmp/.keep': '' });
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], {
+      TMPDIR: join(rig.dir, 'benchmarks/b/tmp'),
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain('must be outside every benchmark package');
+    expect(r.stderr).toContain('is inside benchmarks/b/');
+    expect(await rig.invocations()).toBe(0);
+  });
+});
+
 /** A source tree under a new temp dir from `{path: content}`, and the destination beside it. */
 async function sourceTree(
   files: Record<string, string>,
