@@ -42,6 +42,10 @@ export function renderSummary(s: RunSummary): string {
   if (s.workspaces.length) {
     lines.push(`temp workspaces kept (remove when done, or pass --clean):`);
     for (const w of s.workspaces) lines.push(`  ${w}`);
+    // Collected by hard links where they share the attempts' filesystem (see tasks/collect.ts).
+    lines.push(
+      `  (on the attempts' filesystem their files are the attempts' own, hard-linked: read, change only a copy)`,
+    );
   }
   if (s.isolationDeviations.length) lines.push(`isolation deviations: ${s.isolationDeviations.join('; ')}`);
   if (s.isolationBreaches.length) {
