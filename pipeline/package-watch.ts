@@ -6,21 +6,28 @@ import { exists } from './fs-atomic.js';
 /** The package's own directories the tool writes (and the scoring writes): not the agent's to touch, but not watched. */
 const UNWATCHED = new Set(['.pipeline', 'eval-attempts', 'eval-results']);
 
-/** Every path of a package but UNWATCHED, with what cheaply tells a change: type, size, mtime. */
+/**
+ * Every path of a package but UNWATCHED, with what cheaply tells a change: type, size, mtime.
+ * Taken twice an attempt, so a directory's entries are looked at all at once: a brownfield
+ * baseline of thousands of files one lstat after another costs more than the attempt's copy.
+ */
 async function fingerprint(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const walk = async (rel: string) => {
-    for (const name of await readdir(join(dir, rel)).catch(() => [] as string[])) {
-      if (!rel && UNWATCHED.has(name)) continue;
-      const path = rel ? `${rel}/${name}` : name;
-      const s = await lstat(join(dir, path)).catch(() => undefined);
-      if (!s) continue;
-      out.set(
-        path,
-        s.isDirectory() ? 'dir' : `${s.isSymbolicLink() ? 'link' : 'file'} ${s.size} ${s.mtimeMs}`,
-      );
-      if (s.isDirectory()) await walk(path);
-    }
+  const walk = async (rel: string): Promise<void> => {
+    const names = await readdir(join(dir, rel)).catch(() => [] as string[]);
+    await Promise.all(
+      names.map(async (name) => {
+        if (!rel && UNWATCHED.has(name)) return;
+        const path = rel ? `${rel}/${name}` : name;
+        const s = await lstat(join(dir, path)).catch(() => undefined);
+        if (!s) return;
+        out.set(
+          path,
+          s.isDirectory() ? 'dir' : `${s.isSymbolicLink() ? 'link' : 'file'} ${s.size} ${s.mtimeMs}`,
+        );
+        if (s.isDirectory()) await walk(path);
+      }),
+    );
   };
   await walk('');
   return out;
