@@ -106,9 +106,12 @@ function* upwards(path: string): Generator<string> {
  * Gives `placements` their new paths under `to` by hard links or renames (see Transfer): one
  * metadata operation an entry, or a directory, instead of a copy of its data. What a rename or
  * link cannot take is copied, entry by entry: a file holding a token (the copy masked, the
- * original left where it was, for the caller to scrub), and a file with more than one name,
- * which may be a link to a file outside the tree (an agent's `ln ~/.ssh/id_rsa`): linked or moved,
- * the new tree would share it with that file. Files over maxFileSize stay behind.
+ * original left where it was, for the caller to scrub); a file with more than one name, which
+ * may be a link to a file outside the tree (an agent's `ln ~/.ssh/id_rsa`): linked or moved, the
+ * new tree would share it with that file; what lies on another filesystem mounted in the tree;
+ * and whatever the kernel refuses to link or rename (COPY_INSTEAD). Files over maxFileSize stay
+ * behind, and so does what the listing could not take (`stays`), with the directories that hold
+ * it.
  *
  * `move` that fails half-way puts back what it moved, so the source is whole again.
  */
