@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Collected, collect, collectedLimitations } from '../tasks/collect.js';
+import { type Collected, collect, collectedLimitations, movedWorkspace } from '../tasks/collect.js';
 import { homeOf } from '../tasks/harness-process.js';
 import { pinDigest } from '../tasks/pin-digest.js';
 import type { SeedOutput } from '../tasks/seed-workspace.js';
@@ -222,7 +222,7 @@ export class Attempt implements AttemptOf {
           run: ran.run,
           staging,
           maxFileSize: this.rc.maxFileSize,
-          transfer: this.rc.clean ? 'move' : 'link',
+          transfer: 'move',
         },
         { ...context(collectKey(ran.key.key)), redactor: this.rc.redactorFor(this.line) },
       ),
@@ -262,7 +262,7 @@ export class Attempt implements AttemptOf {
         signal: run.signal,
         durationMs: run.durationMs,
         dir: published.dir,
-        workspace: rc.clean ? undefined : run.workspace,
+        workspace: log.workspace.kept ? run.workspace : undefined,
         isolationBreaches: ran.breaches ?? [],
         costUsd: ran.usage?.costUsd ?? null,
       },
@@ -300,7 +300,7 @@ export class Attempt implements AttemptOf {
       hostRuntimes: this.bp.hostRuntimes,
       attempt: ref.n,
       runId: this.rc.runId,
-      workspace: { path: run.workspace, kept: !this.rc.clean },
+      workspace: movedWorkspace(run.workspace, collected, this.rc.clean),
       startedAt: run.startedAt,
       endedAt: run.endedAt,
       durationMs: run.durationMs,

@@ -34,7 +34,7 @@ export interface RunSummary {
   /** Attempts that stay missing because of infrastructure errors or cancellation. */
   errors: { attempt: AttemptRef; failure: Failure }[];
   cancelled: boolean;
-  /** Temp workspaces left in place (all of them unless --clean). */
+  /** Temp workspaces left in place: those with anything not collected in them, unless --clean. */
   workspaces: string[];
   isolationDeviations: string[];
   /** `<benchmark>/<attempt>: <breach>`: what attempts changed outside their workspace (lite). */
@@ -53,6 +53,7 @@ export interface AttemptResult {
   durationMs: number;
   /** The published attempt directory. */
   dir: string;
+  /** The temp workspace, when anything is left in it (what was not collected; none under --clean). */
   workspace: string | undefined;
   /** What the attempt changed outside its workspace: see RunLog.isolationBreaches. */
   isolationBreaches: string[];

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { TranscriptSummary } from '../tasks/harnesses/transcript.js';
 import type { Outcome } from './events.js';
+import { unreachable } from './failures.js';
 import type { GatewayUsage } from './gateway/server.js';
 import { preimageSchema } from './keys.js';
 import type { Benchmark } from './manifest.js';
@@ -80,7 +81,18 @@ export const runLogSchema = z.object({
   hostRuntimes: z.record(z.string(), z.string()),
   attempt: z.number().int().positive(),
   runId: z.string().min(1),
-  workspace: z.object({ path: z.string(), kept: z.boolean() }),
+  /**
+   * The attempt's temp workspace; `kept`: whether anything of it is left at `path` for the user
+   * to remove. `left`, where collect moved the workspace's files into the attempt (absent in
+   * run-logs written before then, when a kept workspace was all of it, and after a manual
+   * collect, which copies): what became of the rest, what was not collected: `kept` at `path`;
+   * `nothing` (there was none, and the emptied directory is gone); `removed` by --clean.
+   */
+  workspace: z.object({
+    path: z.string(),
+    kept: z.boolean(),
+    left: z.enum(['kept', 'nothing', 'removed']).optional(),
+  }),
   startedAt: z.string(),
   endedAt: z.string(),
   durationMs: z.number(),
@@ -139,6 +151,22 @@ export function readRunLog(attemptDir: string): Promise<Stored<RunLog>> {
 const row = (field: string, value: string | number | boolean | null) =>
   `| ${field} | ${String(value ?? '-').replaceAll('|', '\\|')} |`;
 
+/** Where the workspace is, and what of it is there (see `workspace` in the schema). */
+function workspaceRow({ path, kept, left }: RunLog['workspace']): string {
+  switch (left) {
+    case undefined:
+      return `${path}${kept ? '' : ' (removed by --clean)'}`;
+    case 'kept':
+      return `files moved into the attempt; what was not collected is kept at ${path}`;
+    case 'nothing':
+      return `files moved into the attempt from ${path}; nothing was left there`;
+    case 'removed':
+      return `files moved into the attempt from ${path}; what was not collected removed by --clean`;
+    default:
+      return unreachable(left);
+  }
+}
+
 export function renderRunLogMarkdown(log: RunLog): string {
   const runtimes =
     Object.entries(log.hostRuntimes)
@@ -169,7 +197,7 @@ ${[
   row('harness_cli_version', log.harness.cliVersion),
   row('attempt', log.attempt),
   row('run_id', log.runId),
-  row('temp_workspace', `${log.workspace.path}${log.workspace.kept ? '' : ' (removed by --clean)'}`),
+  row('temp_workspace', workspaceRow(log.workspace)),
   row('start', log.startedAt),
   row('end', log.endedAt),
   row('duration_ms', log.durationMs),

@@ -1,19 +1,10 @@
 import type { Stats } from 'node:fs';
-import { link, lstat, mkdir, readlink, rename, stat, symlink } from 'node:fs/promises';
+import { lstat, mkdir, readlink, rename, rm, rmdir, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatBytes, type LeftOut, type TreeEntry } from './copy-tree.js';
 import { errnoCode } from './errors.js';
 import { copyOneFile, streamCopy } from './file-copy.js';
 import type { Redactor } from './redact.js';
-
-/**
- * How a tree's entries reach a directory on the same filesystem without their data being copied:
- * - `link`: every file is hard-linked, so the source tree stays whole, its files shared with the
- *   new tree (the same file under two names: a change made through one is seen through both);
- * - `move`: every entry is renamed (a directory at once, with all under it, when nothing in it
- *   needs more than a rename), so the source keeps only what was not taken.
- */
-export type Transfer = 'link' | 'move';
 
 /** One entry of the source tree and the path it takes in the new one. */
 export interface Placement {
@@ -24,8 +15,7 @@ export interface Placement {
 export interface TransferOptions {
   from: string;
   to: string;
-  how: Transfer;
-  /** A file holding a token is written masked (a copy, never a link), its original left in `from`. */
+  /** A file holding a token is written masked (a copy: the rename would take the token along). */
   redactor: Redactor;
   /** Files larger than this many bytes stay in `from`, returned in `leftOut`. */
   maxFileSize: number;
@@ -38,17 +28,21 @@ export interface Transferred {
   redacted: string[];
   /** Files left in `from` because they exceed maxFileSize, by their new paths. */
   leftOut: LeftOut[];
-  /** Source paths of the entries still in `from` (all of them, for `link`). */
+  /**
+   * Source paths of the entries still in `from`: what was not collected, the directories that
+   * hold it, and an original a copy was made of that could not be removed (in a directory the
+   * agent made read-only, say).
+   */
   remaining: Set<string>;
   /** How many files had to be copied after all (see COPY_INSTEAD and `nlink`). */
   copied: number;
 }
 
 /**
- * What link(2) or rename(2) fails with where the copy can still be made: another filesystem
- * mounted inside the tree, a filesystem without hard links, a file at its link limit, one the
- * kernel will not link for us (fs.protected_hardlinks: a file someone else owns, written by a
- * container, say), a directory we may not re-parent (rename needs write access to it).
+ * What rename(2) fails with where the copy can still be made: the workspace on another filesystem
+ * than the staging directory (a tmpfs /tmp), or another filesystem mounted inside it; an entry of
+ * a sticky directory that someone else owns (written by a container, say), a directory we may not
+ * re-parent (rename needs write access to it); a target directory at its link limit.
  */
 const COPY_INSTEAD = new Set([
   'EXDEV',
@@ -63,7 +57,7 @@ const COPY_INSTEAD = new Set([
 
 /** What a file or link of the tree needs. */
 type Need =
-  /** A link or a rename. */
+  /** A rename. */
   | { kind: 'plain' }
   /** Over maxFileSize: stays behind. */
   | { kind: 'over'; why: string }
@@ -103,21 +97,23 @@ function* upwards(path: string): Generator<string> {
 }
 
 /**
- * Gives `placements` their new paths under `to` by hard links or renames (see Transfer): one
- * metadata operation an entry, or a directory, instead of a copy of its data. What a rename or
- * link cannot take is copied, entry by entry: a file holding a token (the copy masked, the
- * original left where it was, for the caller to scrub); a file with more than one name, which
- * may be a link to a file outside the tree (an agent's `ln ~/.ssh/id_rsa`): linked or moved, the
- * new tree would share it with that file; what lies on another filesystem mounted in the tree;
- * and whatever the kernel refuses to link or rename (COPY_INSTEAD). Files over maxFileSize stay
- * behind, and so does what the listing could not take (`stays`), with the directories that hold
- * it.
+ * Moves `placements` to their new paths under `to` by renames: one metadata operation an entry,
+ * or a directory with all under it when nothing in it needs more, instead of a copy of its data.
+ * What a rename cannot take is copied, entry by entry, and its original then removed: a file
+ * holding a token (the copy masked); a file with more than one name, which may be a link to a file
+ * outside the tree (an agent's `ln ~/.ssh/id_rsa`): moved, the new tree would share it with that
+ * file; what lies on another filesystem, the source's own or one mounted in it; and whatever the
+ * kernel refuses to rename (COPY_INSTEAD). Files over maxFileSize stay behind, and so does what
+ * the listing could not take (`stays`), with the directories that hold it; a directory emptied by
+ * the move is removed. So `from` keeps only what was not collected, and nothing of it is shared
+ * with the new tree: a change made to what stays cannot reach it.
  *
- * `move` that fails half-way puts back what it moved, so the source is whole again.
+ * A failure half-way puts back what was moved, so the source is whole again (no original is
+ * removed before all is in place).
  */
 export async function transferEntries(
   placements: readonly Placement[],
-  { from, to, how, redactor, maxFileSize, stays }: TransferOptions,
+  { from, to, redactor, maxFileSize, stays }: TransferOptions,
 ): Promise<Transferred> {
   const needs = new Map<string, Need>();
   /** Directories of another filesystem mounted in the tree: a rename would take the mount along. */
@@ -158,7 +154,7 @@ export async function transferEntries(
     const dirs = placements.filter((p) => p.entry.type === 'dir');
     for (const { entry, to: dest } of dirs.sort((a, b) => (a.entry.path < b.entry.path ? -1 : 1))) {
       if (insideMoved(entry.path)) continue;
-      if (how === 'move' && !split.has(entry.path)) {
+      if (!split.has(entry.path)) {
         try {
           await move(join(from, entry.path), join(to, dest));
           movedDirs.add(entry.path);
@@ -186,11 +182,9 @@ export async function transferEntries(
         result.copied++;
       } else if (need.kind === 'relink') {
         await symlink(redactor.redactBuffer(need.target), target);
-      } else if (entry.type === 'symlink' && how === 'link') {
-        await symlink(await readlink(src, { encoding: 'buffer' }), target);
       } else {
         try {
-          await (how === 'move' ? move(src, target) : link(src, target));
+          await move(src, target);
           return;
         } catch (error) {
           if (!COPY_INSTEAD.has(errnoCode(error) ?? '')) throw error;
@@ -206,13 +200,43 @@ export async function transferEntries(
     for (const [back, moved] of moves.reverse()) await rename(moved, back).catch(() => undefined);
     throw error;
   }
-  if (how === 'link') for (const { entry } of placements) result.remaining.add(entry.path);
+  await removeTaken(from, placements, needs, result.remaining);
   result.redacted.sort();
   result.leftOut.sort((a, b) => (a.path < b.path ? -1 : 1));
   return result;
 }
 
-/** What a file needs beyond a link or a rename (see Need), from its lstat and its contents. */
+/**
+ * Removes from `from` what was copied rather than moved (now in the new tree), then the
+ * directories that left empty, deepest first; `remaining` keeps what could not be removed.
+ */
+async function removeTaken(
+  from: string,
+  placements: readonly Placement[],
+  needs: ReadonlyMap<string, Need>,
+  remaining: Set<string>,
+): Promise<void> {
+  /** Removes one entry, or leaves it in `remaining` (a directory not empty, a read-only parent). */
+  const remove = async (path: string, how: (p: string) => Promise<void>) => {
+    if (
+      await how(join(from, path)).then(
+        () => true,
+        () => false,
+      )
+    )
+      remaining.delete(path);
+  };
+  const taken = placements.filter(
+    ({ entry }) =>
+      entry.type !== 'dir' && remaining.has(entry.path) && needs.get(entry.path)?.kind !== 'over',
+  );
+  await pool(taken, ({ entry }) => remove(entry.path, rm));
+  const dirs = placements.filter(({ entry }) => entry.type === 'dir' && remaining.has(entry.path));
+  for (const { entry } of dirs.sort((a, b) => (a.entry.path < b.entry.path ? 1 : -1)))
+    await remove(entry.path, rmdir);
+}
+
+/** What a file needs beyond a rename (see Need), from its lstat and its contents. */
 async function fileNeed(src: string, dev: number, redactor: Redactor, maxFileSize: number): Promise<Need> {
   const stats = await lstat(src);
   if (stats.size > maxFileSize) {
@@ -224,7 +248,7 @@ async function fileNeed(src: string, dev: number, redactor: Redactor, maxFileSiz
   // No longer a plain file since the listing (no harness runs now, so hardly): copied as copyEntries would.
   if (!stats.isFile()) return { kind: 'copy', stats: await stat(src), mask: redactor.active };
   if (redactor.active && (await redactor.fileContains(src))) return { kind: 'copy', stats, mask: true };
-  // Another name may be outside the tree; another filesystem would refuse the link or rename.
+  // Another name may be outside the tree; another filesystem mounted in it would refuse the rename.
   if (stats.nlink > 1 || stats.dev !== dev) return { kind: 'copy', stats, mask: false };
   return { kind: 'plain' };
 }

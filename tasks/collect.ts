@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type Copied,
@@ -10,9 +10,9 @@ import {
   type TreeEntry,
   walkTree,
 } from '../pipeline/copy-tree.js';
-import { RUN_LOG_FORMAT } from '../pipeline/run-log.js';
+import { RUN_LOG_FORMAT, type RunLog } from '../pipeline/run-log.js';
 import { type TaskDefinition, throwIfAborted } from '../pipeline/task.js';
-import { type Transfer, transferEntries } from '../pipeline/transfer-tree.js';
+import { transferEntries } from '../pipeline/transfer-tree.js';
 import { AGENT_LOG, type HarnessRun, TRANSCRIPT } from './run-harness.js';
 
 /**
@@ -22,17 +22,14 @@ import { AGENT_LOG, type HarnessRun, TRANSCRIPT } from './run-harness.js';
 export const RESERVED = [AGENT_LOG, TRANSCRIPT, 'run-log.md', 'run-log.json'];
 
 /**
- * What collect does with the workspace, when it shares the staging directory's filesystem (across
- * filesystems it is always copied):
+ * What collect does with the workspace:
  * - `copy`: the workspace stays whole and apart from the attempt (a workspace its user goes on
  *   working in: manual collect);
- * - `link`: it stays whole beside the attempt, each file that is the same in both one file under
- *   two names (hard links), so that keeping it costs no copy; a change made to such a file in
- *   the workspace is a change to the attempt, so the kept workspace is for reading;
- * - `move`: its entries become the attempt's, leaving only what was not collected (a workspace
- *   that is not kept: --clean).
+ * - `move`: its entries become the attempt's, renamed where both share a filesystem and copied
+ *   where not, and the workspace keeps only what was not collected (a harness's workspace: the
+ *   attempt is where its files are read; nothing left behind shares a file with it).
  */
-export type WorkspaceTransfer = 'copy' | Transfer;
+export type WorkspaceTransfer = 'copy' | 'move';
 
 export interface CollectInput {
   /** The attempt key (run-harness's key). */
@@ -59,6 +56,11 @@ export interface Collected {
   maskedNames: string[];
   /** What the agent left that is not in the copy, each with why. */
   leftOut: LeftOut[];
+  /**
+   * Whether anything of the workspace is left where it was: all of it after a copy; after a move,
+   * only what was not collected, and nothing at all (the directory removed) when that is nothing.
+   */
+  kept: boolean;
 }
 
 /** A path as run-log shows it: quoted when it holds a line break or another control character. */
@@ -75,7 +77,7 @@ export function collectedLimitations(collected: Collected): string[] {
     limitations.push(`a token was masked in workspace files: ${list(collected.redacted)}`);
   if (collected.maskedNames.length) {
     limitations.push(
-      `a token was masked in workspace names, here and in the kept workspace: ${list(collected.maskedNames)}`,
+      `a token was masked in workspace names, here and in what stays of the workspace: ${list(collected.maskedNames)}`,
     );
   }
   if (collected.renamed.length) {
@@ -90,12 +92,18 @@ export function collectedLimitations(collected: Collected): string[] {
   return limitations;
 }
 
+/** What run-log records of a workspace collect moved (see `workspace` in the run-log schema). */
+export function movedWorkspace(path: string, collected: Collected, clean: boolean): RunLog['workspace'] {
+  if (clean) return { path, kept: false, left: 'removed' };
+  return collected.kept ? { path, kept: true, left: 'kept' } : { path, kept: false, left: 'nothing' };
+}
+
 /**
  * Puts the finished workspace into the attempt's staging directory, on the same filesystem as
- * eval-attempts/ so that publishing is one rename: moved or hard-linked there when the workspace
- * shares that filesystem (see WorkspaceTransfer), copied otherwise. Symlinks are taken as links,
- * never followed. A token is masked in file contents, link targets and names, in the attempt and
- * in what stays of the workspace alike; what cannot be collected is named, never dropped silently.
+ * eval-attempts/ so that publishing is one rename: copied or moved there (see WorkspaceTransfer).
+ * Symlinks are taken as links, never followed. A token is masked in file contents, link targets
+ * and names, in the attempt and in what stays of the workspace alike; what cannot be collected is
+ * named, never dropped silently.
  */
 export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> = {
   name: 'collect',
@@ -129,39 +137,45 @@ export const collect: TaskDefinition<CollectInput, Collected, CollectRunInput> =
       if (path === e.path) return e;
       return e.type === 'dir' ? { ...e, path } : { ...e, path, from: join(workspace, e.path) };
     });
-    const how = transfer !== 'copy' && (await sameFilesystem(workspace, staging)) ? transfer : 'copy';
     const into = { from: workspace, to: staging, redactor, maxFileSize };
     const copied: Copied & { remaining?: Set<string> } =
-      how === 'copy'
+      transfer === 'copy'
         ? await copyEntries(entries, into)
         : await transferEntries(
             listing.entries.map((entry, i) => ({ entry, to: entries[i]!.path })),
-            { ...into, how, stays: listing.leftOut.map((l) => l.path) },
+            { ...into, stays: listing.leftOut.map((l) => l.path) },
           );
-    // What stays of the workspace (all of it, but after a move) too, where it lies: the files
-    // found holding a token, those too large to collect (never read otherwise), every link
-    // target and every name.
+    // The token masked in what stays of the workspace (all of it after a copy) too, where it
+    // lies: the files found holding one, those too large to collect (never read otherwise), every
+    // link target and every name.
     const stays = (path: string) => copied.remaining?.has(path) ?? true;
     const origin = new Map(entries.map((e, i) => [e.path, listing.entries[i]!.path]));
     const files = [...copied.redacted, ...copied.leftOut.map((l) => l.path)].map((p) => origin.get(p)!);
     const tree = {
       entries: listing.entries.filter((e) => stays(e.path)),
       moved: new Map([...moved].filter(([from]) => stays(from))),
-      files,
+      files: files.filter(stays),
     };
     await scrubInPlace(workspace, tree, redactor);
+    // All of it moved out: no empty directory is left behind to be taken for a kept workspace.
+    const emptied = transfer === 'move' && (await removedIfEmpty(workspace));
     return {
       files: entries.filter((e) => e.type === 'file').length - copied.leftOut.length,
       redacted: copied.redacted,
       renamed: [...renamed].map(([from, to]) => `${from} -> ${to}`),
       maskedNames: maskedNames(moved),
       leftOut: [...listing.leftOut, ...copied.leftOut],
+      kept: !emptied,
     };
   },
 };
 
-/** Whether a rename or a hard link can take entries from `a` to `b`. */
-async function sameFilesystem(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([stat(a), stat(b)]);
-  return x.dev === y.dev;
+/** Removes `dir` if it is empty (ENOTEMPTY otherwise); whether it did. */
+async function removedIfEmpty(dir: string): Promise<boolean> {
+  try {
+    await rmdir(dir);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -39,7 +39,7 @@ export const writeRunLog: TaskDefinition<WriteRunLogInput, Published, WriteRunLo
   }),
   async run({ log, staging, target, replaceInto }, { redactor }) {
     // Staging is invisible until the rename, so plain writes do; then all of it is made durable at
-    // once (the files collect moved or linked in from the workspace too), before the rename.
+    // once (the files collect moved or copied in from the workspace too), before the rename.
     await writeFileRedacted(join(staging, 'run-log.json'), `${JSON.stringify(log, null, 2)}\n`, redactor);
     await writeFileRedacted(join(staging, 'run-log.md'), renderRunLogMarkdown(log), redactor);
     await syncFilesystem(staging);

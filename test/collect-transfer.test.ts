@@ -1,13 +1,27 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { link, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  link,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { walkTree } from '../pipeline/copy-tree.js';
 import { Redactor } from '../pipeline/redact.js';
-import { type Transfer, transferEntries } from '../pipeline/transfer-tree.js';
-import { benchmarkFiles, makeRig, type Rig, TOKEN } from './helpers/rig.js';
+import { taskKey } from '../pipeline/task.js';
+import { transferEntries } from '../pipeline/transfer-tree.js';
+import { collect } from '../tasks/collect.js';
+import { benchmarkFiles, configFile, makeRig, type Rig, TOKEN } from './helpers/rig.js';
 
 const attempt = (n: number) => `benchmarks/b/eval-attempts/t-default-attempt-${n}`;
 const runLog = async (rig: Rig, n: number) => JSON.parse(await rig.read(`${attempt(n)}/run-log.json`));
@@ -54,42 +68,97 @@ const AWKWARD = {
   INODE_REPORT: '1',
 };
 
-describe('collect on the staging filesystem: links or renames, no copy', () => {
-  it('kept (the default): the attempt and the kept workspace share each file but what was masked', async (ctx) => {
-    const rig = await makeRig(benchmarkFiles('b'));
+/** AWKWARD and two files over a 1 MiB collect.maxFileSize, one of them holding the token. */
+const OVERSIZED = { ...AWKWARD, BIG_FILE_MB: '2', SPARSE_TOKEN_MB: '2' };
+const CAP = configFile("collect: { maxFileSize: '1m' },");
+
+/** The inode numbers of every file and link under `root`. */
+async function inodes(root: string): Promise<Set<number>> {
+  const out = new Set<number>();
+  for (const e of await readdir(root, { withFileTypes: true, recursive: true }))
+    if (!e.isDirectory()) out.add((await lstat(join(e.parentPath, e.name))).ino);
+  return out;
+}
+
+describe('collect moves the workspace into the attempt', () => {
+  it("kept (the default): the files are the attempt's; what was not collected stays, masked, sharing nothing with it", async (ctx) => {
+    const rig = await makeRig({ ...benchmarkFiles('b'), 'bench.config.mjs': CAP });
     if (statSync(rig.dir).dev !== statSync(tmpdir()).dev) return ctx.skip();
-    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], AWKWARD);
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], OVERSIZED);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const log = await runLog(rig, 1);
     const workspace: string = log.workspace.path;
-    expect(log.workspace.kept).toBe(true);
-    expect(r.stdout).toContain(`temp workspaces kept`);
+    // Moved, not copied: the very files the harness wrote and was given.
     const [out, prompt] = await reported(rig, 1);
     for (const [name, ino] of [
       ['out.txt', out],
       ['prompt.md', prompt],
     ] as const) {
-      const [published, kept] = [
-        await stat(join(rig.dir, attempt(1), name)),
-        await stat(join(workspace, name)),
-      ];
-      expect([published.ino, kept.ino, published.nlink], name).toEqual([ino, ino, 2]);
+      const published = await stat(join(rig.dir, attempt(1), name));
+      expect([published.ino, published.nlink], name).toEqual([ino, 1]);
     }
-    // A file that held the token: the attempt has its masked copy, the workspace its own, masked in place.
-    expect(await rig.read(`${attempt(1)}/secret.txt`)).toBe('leaked ***\n');
-    expect(await readFile(join(workspace, 'secret.txt'), 'utf8')).toBe(
-      `leaked ${'*'.repeat(TOKEN.length)}\n`,
+    // Left: what was not collected, and nothing else.
+    expect((await readdir(workspace)).sort()).toEqual([
+      'agent.fifo',
+      'agent.sock',
+      'big.bin',
+      'sparse-token.bin',
+    ]);
+    expect((await stat(join(workspace, 'big.bin'))).size).toBe(2 * 2 ** 20);
+    expect(log.workspace).toEqual({ path: workspace, kept: true, left: 'kept' });
+    expect(log.logLimitations).toContain(
+      'workspace entries not collected: agent.fifo (a FIFO; only files, directories and symlinks are copied), ' +
+        'agent.sock (a socket; only files, directories and symlinks are copied), ' +
+        'big.bin (2.0 MiB, over the 1.0 MiB cap (collect.maxFileSize)), ' +
+        'sparse-token.bin (2.0 MiB, over the 1.0 MiB cap (collect.maxFileSize))',
     );
-    expect((await stat(join(workspace, 'secret.txt'))).nlink).toBe(1);
-    // The kept workspace is whole: what was left out is there.
-    expect((await stat(join(workspace, 'agent.fifo'))).isFIFO()).toBe(true);
-    expect(await readFile(join(workspace, 'dir-***/inner.txt'), 'utf8')).toBe('inner\n');
+    expect(await rig.read(`${attempt(1)}/run-log.md`)).toContain(
+      `| temp_workspace | files moved into the attempt; what was not collected is kept at ${workspace} |`,
+    );
+    expect(r.stdout).toContain('temp workspaces kept (files moved into the attempts;');
+    expect(r.stdout).toContain(`  ${workspace}\n`);
+
+    // The token: masked in the attempt; the original gone; masked in place in what stays.
+    expect(await rig.read(`${attempt(1)}/secret.txt`)).toBe('leaked ***\n');
+    const kept = await readFile(join(workspace, 'sparse-token.bin'));
+    expect(kept.includes(TOKEN)).toBe(false);
+    expect(kept.includes(`key=${'*'.repeat(TOKEN.length)};`)).toBe(true);
+    expect(JSON.stringify(await tree(join(rig.dir, attempt(1))))).not.toContain(TOKEN);
+
+    // The hazard of a workspace sharing files with its attempt: a change to what stays reaches it.
+    const before = await tree(join(rig.dir, attempt(1)));
+    const published = await inodes(join(rig.dir, attempt(1)));
+    for (const name of ['big.bin', 'sparse-token.bin']) {
+      expect(published.has((await stat(join(workspace, name))).ino), name).toBe(false);
+      await appendFile(join(workspace, name), 'edited\n');
+    }
+    expect(await tree(join(rig.dir, attempt(1)))).toEqual(before);
   });
 
-  it('--clean: the workspace moves into the attempt, and what was left out goes with the workspace', async (ctx) => {
+  it('a workspace left with nothing is removed, and is not reported as kept', async (ctx) => {
     const rig = await makeRig(benchmarkFiles('b'));
     if (statSync(rig.dir).dev !== statSync(tmpdir()).dev) return ctx.skip();
-    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1', '--clean'], AWKWARD);
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], {
+      WRITE_TOKEN: '1',
+      TOKEN_NAMES: '1',
+    });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const log = await runLog(rig, 1);
+    expect(log.workspace).toEqual({ path: log.workspace.path, kept: false, left: 'nothing' });
+    expect(existsSync(log.workspace.path)).toBe(false);
+    // The CLI's home beside it is kept, as ever without --clean.
+    expect(existsSync(`${log.workspace.path}.home`)).toBe(true);
+    expect(await rig.read(`${attempt(1)}/secret.txt`)).toBe('leaked ***\n');
+    expect(await rig.read(`${attempt(1)}/run-log.md`)).toContain(
+      `| temp_workspace | files moved into the attempt from ${log.workspace.path}; nothing was left there |`,
+    );
+    expect(r.stdout).not.toContain('temp workspaces kept');
+  });
+
+  it('--clean: the workspace moves into the attempt, and what was not collected is removed', async (ctx) => {
+    const rig = await makeRig({ ...benchmarkFiles('b'), 'bench.config.mjs': CAP });
+    if (statSync(rig.dir).dev !== statSync(tmpdir()).dev) return ctx.skip();
+    const r = await rig.cli(['run', '--harness', 't', '--attempts', '1', '--clean'], OVERSIZED);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const log = await runLog(rig, 1);
     const [out, prompt] = await reported(rig, 1);
@@ -100,7 +169,7 @@ describe('collect on the staging filesystem: links or renames, no copy', () => {
       const published = await stat(join(rig.dir, attempt(1), name));
       expect([published.ino, published.nlink], name).toEqual([ino, 1]);
     }
-    expect(log.workspace.kept).toBe(false);
+    expect(log.workspace).toEqual({ path: log.workspace.path, kept: false, left: 'removed' });
     expect(existsSync(log.workspace.path)).toBe(false);
     expect(existsSync(`${log.workspace.path}.home`)).toBe(false);
     expect(r.stdout).not.toContain('temp workspaces kept');
@@ -134,14 +203,17 @@ describe('collect on the staging filesystem: links or renames, no copy', () => {
     for (const n of [2, 3, 4])
       expect(logs[n - 1].logLimitations, `attempt ${n}`).toEqual(logs[0].logLimitations);
 
-    // Across filesystems the attempt is a copy: the kept workspace (on the tmpfs) shares nothing with it.
+    // Across filesystems the files are copied, then removed from the workspace (on the tmpfs),
+    // which keeps only what was not collected, as on one filesystem.
     const [out] = await reported(rig, 3);
     const copied = await stat(join(rig.dir, attempt(3), 'out.txt'));
     expect(copied.ino === out && copied.dev === statSync(other).dev).toBe(false);
     expect(copied.nlink).toBe(1);
     const kept: string = logs[2].workspace.path;
     expect(kept.startsWith(other)).toBe(true);
-    expect(await readFile(join(kept, 'out.txt'), 'utf8')).toBe(await rig.read(`${attempt(3)}/out.txt`));
+    expect((await readdir(kept)).sort()).toEqual(['agent.fifo', 'agent.sock']);
+    expect((await readdir(logs[0].workspace.path)).sort()).toEqual(['agent.fifo', 'agent.sock']);
+    expect(logs[2].workspace.left).toBe('kept');
     expect(existsSync(logs[3].workspace.path)).toBe(false);
   });
 });
@@ -174,14 +246,13 @@ async function sourceTree(
   return { root, src, dest: join(root, 'dest') };
 }
 
-async function transfer(src: string, dest: string, how: Transfer) {
+async function transfer(src: string, dest: string) {
   const { entries, leftOut } = await walkTree(src);
   return transferEntries(
     entries.map((entry) => ({ entry, to: entry.path })),
     {
       from: src,
       to: dest,
-      how,
       redactor: new Redactor([]),
       maxFileSize: 2 ** 30,
       stays: leftOut.map((l) => l.path),
@@ -189,28 +260,76 @@ async function transfer(src: string, dest: string, how: Transfer) {
   );
 }
 
-describe('transferEntries', () => {
-  it.each(['link', 'move'] as const)(
-    '%s: a file with another name (outside the tree, say) is copied',
-    async (how) => {
-      const { root, src, dest } = await sourceTree({ 'd/own.txt': 'own\n', 'd/.keep': '' });
-      await writeFile(join(root, 'outside.txt'), 'private\n');
-      await link(join(root, 'outside.txt'), join(src, 'd/linked.txt'));
-      const own = (await stat(join(src, 'd/own.txt'))).ino;
-      const done = await transfer(src, dest, how);
-      expect(done.copied).toBe(1);
-      expect(await readFile(join(dest, 'd/linked.txt'), 'utf8')).toBe('private\n');
-      expect((await stat(join(dest, 'd/linked.txt'))).ino).not.toBe(
-        (await stat(join(root, 'outside.txt'))).ino,
-      );
-      expect((await stat(join(dest, 'd/own.txt'))).ino).toBe(own);
-      // The copied file stays where it was, the rest only when linked.
-      expect(existsSync(join(src, 'd/linked.txt'))).toBe(true);
-      expect(existsSync(join(src, 'd/own.txt'))).toBe(how === 'link');
-    },
-  );
+describe('collect: what stays in the workspace', () => {
+  it('is masked where it lies, names and contents, and an entry left there is no file of the attempt', async () => {
+    const big = `${'x'.repeat(4096)} key=${TOKEN}\n`;
+    const { src: workspace, dest: staging } = await sourceTree({
+      [`dir-${TOKEN}/big.txt`]: big,
+      [`dir-${TOKEN}/small.txt`]: 'small\n',
+      'secret.txt': `leaked ${TOKEN}\n`,
+    });
+    const redactor = new Redactor([TOKEN]);
+    const ctx = {
+      signal: new AbortController().signal,
+      key: taskKey(collect, { attemptKey: 'k' }),
+      emit: () => {},
+      redactor,
+    };
+    const collected = await collect.run(
+      { attemptKey: 'k', run: { workspace }, staging, maxFileSize: 1024, transfer: 'move' },
+      ctx,
+    );
+    expect(collected.kept).toBe(true);
+    expect(collected.maskedNames).toEqual(['dir-***']);
+    expect(collected.leftOut).toEqual([
+      { path: 'dir-***/big.txt', why: expect.stringContaining('collect.maxFileSize') },
+    ]);
+    expect(await tree(staging)).toEqual({
+      'dir-***': '(dir)',
+      'dir-***/small.txt': 'small\n',
+      'secret.txt': 'leaked ***\n',
+    });
+    // Renamed in place, its contents masked: no byte of the token is left in the workspace.
+    expect(await tree(workspace)).toEqual({
+      'dir-***': '(dir)',
+      'dir-***/big.txt': big.replace(TOKEN, '*'.repeat(TOKEN.length)),
+    });
+  });
+});
 
-  it('move: a directory whole when it can be, and another filesystem mounted inside the tree copied', async (ctx) => {
+describe('transferEntries', () => {
+  it('a file with another name (outside the tree, say) is copied, and only its name in the tree removed', async () => {
+    const { root, src, dest } = await sourceTree({ 'd/own.txt': 'own\n', 'd/.keep': '' });
+    await writeFile(join(root, 'outside.txt'), 'private\n');
+    await link(join(root, 'outside.txt'), join(src, 'd/linked.txt'));
+    const own = (await stat(join(src, 'd/own.txt'))).ino;
+    const done = await transfer(src, dest);
+    expect(done.copied).toBe(1);
+    expect(await readFile(join(dest, 'd/linked.txt'), 'utf8')).toBe('private\n');
+    const outside = await stat(join(root, 'outside.txt'));
+    expect((await stat(join(dest, 'd/linked.txt'))).ino).not.toBe(outside.ino);
+    expect(outside.nlink).toBe(1);
+    expect(await readFile(join(root, 'outside.txt'), 'utf8')).toBe('private\n');
+    expect((await stat(join(dest, 'd/own.txt'))).ino).toBe(own);
+    // Nothing is left in the source, not even the directory the copy emptied.
+    expect(await readdir(src)).toEqual([]);
+    expect(done.remaining).toEqual(new Set());
+  });
+
+  it('a file holding the token is copied masked, and its original removed', async () => {
+    const { src, dest } = await sourceTree({ 'a/secret.txt': `key ${TOKEN}\n`, 'a/plain.txt': 'plain\n' });
+    const { entries } = await walkTree(src);
+    const done = await transferEntries(
+      entries.map((entry) => ({ entry, to: entry.path })),
+      { from: src, to: dest, redactor: new Redactor([TOKEN]), maxFileSize: 2 ** 30, stays: [] },
+    );
+    expect(done.redacted).toEqual(['a/secret.txt']);
+    expect(await readFile(join(dest, 'a/secret.txt'), 'utf8')).toBe('key ***\n');
+    expect(await readFile(join(dest, 'a/plain.txt'), 'utf8')).toBe('plain\n');
+    expect(await readdir(src)).toEqual([]);
+  });
+
+  it('a directory whole when it can be, and another filesystem mounted inside the tree copied', async (ctx) => {
     const { src, dest } = await sourceTree({
       'whole/a/b.txt': 'b\n',
       'mnt/.placeholder': '',
@@ -221,22 +340,36 @@ describe('transferEntries', () => {
     const [mounted] = await readdir(join(src, 'mnt'));
     await writeFile(join(src, 'mnt', mounted!, 'x.txt'), 'x\n');
     const before = (await stat(join(src, 'whole'))).ino;
-    const done = await transfer(src, dest, 'move');
+    const done = await transfer(src, dest);
     expect((await stat(join(dest, 'whole'))).ino).toBe(before);
     expect(await readFile(join(dest, 'whole/a/b.txt'), 'utf8')).toBe('b\n');
     expect(await readFile(join(dest, 'mnt', mounted!, 'x.txt'), 'utf8')).toBe('x\n');
     expect(done.copied).toBe(1);
     expect(existsSync(join(src, 'whole'))).toBe(false);
-    expect(existsSync(join(src, 'mnt', mounted!, 'x.txt'))).toBe(true);
+    // The copy's original is removed; the mount point cannot be, and stays with its parent.
+    expect(await readdir(join(src, 'mnt', mounted!))).toEqual([]);
+    expect(done.remaining).toEqual(new Set(['mnt', `mnt/${mounted}`]));
   });
 
-  it('move: a failure half-way puts back what was moved', async () => {
+  it('a failure half-way puts back what was moved', async () => {
     const { src, dest } = await sourceTree({ 'a/1.txt': '1\n', 'b/2.txt': '2\n' });
     await mkdir(join(dest, 'b'), { recursive: true });
     await writeFile(join(dest, 'b/in-the-way.txt'), '');
-    await expect(transfer(src, dest, 'move')).rejects.toThrow(/ENOTEMPTY|EEXIST/);
+    await expect(transfer(src, dest)).rejects.toThrow(/ENOTEMPTY|EEXIST/);
     expect(await readFile(join(src, 'a/1.txt'), 'utf8')).toBe('1\n');
     expect(await readFile(join(src, 'b/2.txt'), 'utf8')).toBe('2\n');
+    expect(existsSync(join(dest, 'a'))).toBe(false);
+  });
+
+  it("a failure after a copy puts back what was moved, and the copy's original is still there", async () => {
+    const { root, src, dest } = await sourceTree({ 'a/1.txt': '1\n', 'c/3.txt': '3\n', 'top.txt': 'top\n' });
+    // Another name: c/3.txt is copied, beside the rename of top.txt, which a directory in its place fails.
+    await link(join(src, 'c/3.txt'), join(root, 'other-name.txt'));
+    await mkdir(join(dest, 'top.txt/in-the-way'), { recursive: true });
+    await expect(transfer(src, dest)).rejects.toThrow(/EISDIR|ENOTEMPTY|EEXIST/);
+    expect(await readFile(join(dest, 'c/3.txt'), 'utf8')).toBe('3\n');
+    for (const [path, content] of Object.entries({ 'a/1.txt': '1\n', 'c/3.txt': '3\n', 'top.txt': 'top\n' }))
+      expect(await readFile(join(src, path), 'utf8'), path).toBe(content);
     expect(existsSync(join(dest, 'a'))).toBe(false);
   });
 });

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -65,7 +64,9 @@ describe('lite-mode evidence', () => {
     const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], { HOME_REPORT: '1' });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const workspace: string = (await runLog(rig, 't-default-attempt-1')).workspace.path;
-    const [home, config, tmp] = (await readFile(join(workspace, 'home.txt'), 'utf8')).split('\n');
+    const [home, config, tmp] = (
+      await rig.read('benchmarks/b/eval-attempts/t-default-attempt-1/home.txt')
+    ).split('\n');
     expect(home).toBe(`${workspace}.home`);
     expect(config).toBe(`${workspace}.home/.config`);
     expect(tmp).toBe(`${workspace}.home/tmp`);
@@ -78,8 +79,7 @@ describe('lite-mode evidence', () => {
     });
     const own = await rig.cli(['run', '--harness', 't', '--attempts', '2'], { HOME_REPORT: '1' });
     expect(own.code, own.stdout + own.stderr).toBe(0);
-    const ws2: string = (await runLog(rig, 't-default-attempt-2')).workspace.path;
-    expect((await readFile(join(ws2, 'home.txt'), 'utf8')).split('\n')[0]).toBe(
+    expect((await rig.read('benchmarks/b/eval-attempts/t-default-attempt-2/home.txt')).split('\n')[0]).toBe(
       process.env.HOME ?? homedir(),
     );
   });

@@ -1,4 +1,4 @@
-import { link, readFile, rm, symlink } from 'node:fs/promises';
+import { link, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { benchmarkFiles, makeRig, type Rig } from './helpers/rig.js';
@@ -105,15 +105,15 @@ describe('every visible entry is seeded or refused', () => {
     expect(r.code, r.stderr).toBe(0);
     const log = JSON.parse(await rig.read('benchmarks/b/eval-attempts/t-default-attempt-1/run-log.json'));
     expect(log.baselineSource).toMatch(/\(4 files\)$/);
-    // The workspace the harness was given (kept, without --clean) and the template it came from.
+    // The workspace the harness was given (moved into the attempt) and the template it came from.
     const [seed] = (await rig.ls('benchmarks/b/.pipeline/seeds')).filter((n) => !n.startsWith('.'));
     try {
       for (const p of odd) {
-        expect(await readFile(join(log.workspace.path, p), 'utf8')).toBe(`${p}\n`);
+        expect(await rig.read(`benchmarks/b/eval-attempts/t-default-attempt-1/${p}`)).toBe(`${p}\n`);
         expect(await rig.read(`benchmarks/b/.pipeline/seeds/${seed}/tree/${p}`)).toBe(`${p}\n`);
       }
     } finally {
-      await rm(log.workspace.path, { recursive: true, force: true });
+      await rm(`${log.workspace.path}.home`, { recursive: true, force: true });
     }
   });
 });

@@ -51,8 +51,8 @@ describe('placeholder keys', () => {
     const log = await runLog(rig);
     expect(log.logLimitations).toEqual(['a token was masked in workspace files: secret.txt']);
     expect(JSON.stringify(log)).not.toContain('***.js');
-    // The kept temp workspace is untouched where no real token was.
-    expect(await readFile(join(log.workspace.path, 'app.test.js'), 'utf8')).toBe(app);
+    // Moved into the attempt as it was: the same file, not a masked copy.
+    expect(log.workspace.left).toBe('nothing');
   });
 
   it("warn when the running harness's token is a placeholder, without printing it, and mask nothing", async () => {
@@ -77,12 +77,12 @@ describe('placeholder keys', () => {
 });
 
 describe('a token in names and link targets', () => {
-  it('is masked in the attempt and in the kept temp workspace (renamed in place), and run-log says so', async () => {
+  it('is masked in the attempt (what stays in the workspace: see collect-transfer), and run-log says so', async () => {
     const rig = await makeRig(benchmarkFiles('b'));
     const r = await rig.cli(['run', '--harness', 't', '--attempts', '1'], { TOKEN_NAMES: '1' });
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const log = await runLog(rig);
-    for (const root of [join(rig.dir, ATTEMPT), log.workspace.path]) {
+    for (const root of [join(rig.dir, ATTEMPT)]) {
       const { names, targets } = await namesAndTargets(root);
       expect(
         names.filter((n) => n.includes(TOKEN)),
@@ -96,7 +96,7 @@ describe('a token in names and link targets', () => {
       expect(await readFile(join(root, 'dir-***/inner.txt'), 'utf8')).toBe('inner\n');
     }
     expect(log.logLimitations).toEqual([
-      'a token was masked in workspace names, here and in the kept workspace: dir-***, file-***.txt',
+      'a token was masked in workspace names, here and in what stays of the workspace: dir-***, file-***.txt',
     ]);
   });
 

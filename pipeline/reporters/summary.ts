@@ -40,12 +40,11 @@ export function renderSummary(s: RunSummary): string {
   if (s.spentUsd !== null) lines.push(`model API spend (measured by the gateway): ${formatUsd(s.spentUsd)}`);
   if (s.outputDirs.length) lines.push(`output: ${s.outputDirs.map(rel).join(', ')}`);
   if (s.workspaces.length) {
-    lines.push(`temp workspaces kept (remove when done, or pass --clean):`);
-    for (const w of s.workspaces) lines.push(`  ${w}`);
-    // Collected by hard links where they share the attempts' filesystem (see tasks/collect.ts).
+    // Only those with anything left: collect moved each workspace's files into its attempt (tasks/collect.ts).
     lines.push(
-      `  (on the attempts' filesystem their files are the attempts' own, hard-linked: read, change only a copy)`,
+      'temp workspaces kept (files moved into the attempts; what was not collected is kept here: remove when done, or pass --clean):',
     );
+    for (const w of s.workspaces) lines.push(`  ${w}`);
   }
   if (s.isolationDeviations.length) lines.push(`isolation deviations: ${s.isolationDeviations.join('; ')}`);
   if (s.isolationBreaches.length) {
