@@ -36,6 +36,8 @@ export interface RunSummary {
   cancelled: boolean;
   /** Temp workspaces left in place: those with anything not collected in them, unless --clean. */
   workspaces: string[];
+  /** The run's temp dir when anything is left in it (agents' homes, what was not collected); null with --clean. */
+  tempDir: string | null;
   isolationDeviations: string[];
   /** `<benchmark>/<attempt>: <breach>`: what attempts changed outside their workspace (lite). */
   isolationBreaches: string[];

@@ -1,6 +1,4 @@
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { RunHarnessInput } from '../tasks/harness-input.js';
 import { homeOf } from '../tasks/harness-process.js';
 import { basePathOf } from '../tasks/harnesses/adapter.js';
@@ -13,7 +11,7 @@ import type { GatewayUsage, Lease } from './gateway/server.js';
 import { viaGateway } from './harness-env.js';
 import type { NodeKey } from './keys.js';
 import type { AttemptLine, BenchmarkPlan } from './plan.js';
-import type { RunContext } from './run-context.js';
+import { type RunContext, runTempDir } from './run-context.js';
 
 /** Which attempt: its benchmark, its line, its run. */
 export interface AttemptOf {
@@ -51,7 +49,7 @@ export async function tryHarness(
 ): Promise<HarnessTry> {
   const { ref } = lifecycle;
   const lease = await leaseFor(line, rc);
-  const workspaceRoot = join(tmpdir(), 'bench-pipeline', rc.runId);
+  const workspaceRoot = runTempDir(rc.runId);
   // lite: the harness could write anywhere; what it changed of the package is recorded.
   const watch = bp.mode === 'lite' ? rc.packageWatch(bp) : undefined;
   const watched = await watch?.begin(ref.name);

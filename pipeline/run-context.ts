@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ContainerInput, RuntimeMount } from '../tasks/harness-input.js';
 import type { NextIndex } from './attempt-lifecycle.js';
 import type { EventSink } from './events.js';
@@ -50,3 +52,6 @@ const LITE_DEVIATION = 'lite mode, no container isolation; harness ran on host';
 /** What an attempt in this mode lacks of full isolation: recorded in every run-log. */
 export const isolationDeviations = (mode: 'lite' | 'docker'): string[] =>
   mode === 'lite' ? [LITE_DEVIATION] : [];
+
+/** Where a run's attempt workspaces, and their agents' homes, are made: under the OS temp dir. */
+export const runTempDir = (runId: string) => join(tmpdir(), 'bench-pipeline', runId);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeMount } from '../tasks/harness-input.js';
 import type { PinDigestOutput } from '../tasks/pin-digest.js';
@@ -33,7 +34,7 @@ import { PackageWatch } from './package-watch.js';
 import { type BenchmarkPlan, buildPlan, hasWork, lineHasWork, type Plan } from './plan.js';
 import { preflightEnvironment } from './preflight-environment.js';
 import { VersionProbe } from './probe.js';
-import { isolationDeviations, type RunContext } from './run-context.js';
+import { isolationDeviations, type RunContext, runTempDir } from './run-context.js';
 import type { Selection } from './selection.js';
 import { NodeStore } from './state.js';
 
@@ -109,6 +110,7 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
     isolationBreaches: [],
     outputDirs: [],
     spentUsd: null,
+    tempDir: null,
   };
   const emit: EventSink = (event) => {
     tally(summary, event);
@@ -255,6 +257,10 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
         emit({ type: 'warning', message: `${bp.bench.slug}: attempt index not saved: ${messageOf(error)}` });
       });
     }
+    // Empty, nothing of the run is left in its temp dir; else it holds the agents' homes at least.
+    const tempDir = runTempDir(runId);
+    await rmdir(tempDir).catch(() => {});
+    summary.tempDir = existsSync(tempDir) ? tempDir : null;
     summary.cancelled = options.signal.aborted;
     if (toRun > 0)
       summary.isolationDeviations = [...new Set(plan.benchmarks.flatMap((b) => isolationDeviations(b.mode)))];

@@ -14,7 +14,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { walkTree } from '../pipeline/copy-tree.js';
 import { Redactor } from '../pipeline/redact.js';
@@ -148,6 +148,8 @@ describe('collect moves the workspace into the attempt', () => {
     expect(existsSync(log.workspace.path)).toBe(false);
     // The CLI's home beside it is kept, as ever without --clean.
     expect(existsSync(`${log.workspace.path}.home`)).toBe(true);
+    // ...and the summary says where.
+    expect(r.stdout).toContain(`the agents' homes are kept in ${dirname(log.workspace.path)} (`);
     expect(await rig.read(`${attempt(1)}/secret.txt`)).toBe('leaked ***\n');
     expect(await rig.read(`${attempt(1)}/run-log.md`)).toContain(
       `| temp_workspace | files moved into the attempt from ${log.workspace.path}; nothing was left there |`,
@@ -172,7 +174,10 @@ describe('collect moves the workspace into the attempt', () => {
     expect(log.workspace).toEqual({ path: log.workspace.path, kept: false, left: 'removed' });
     expect(existsSync(log.workspace.path)).toBe(false);
     expect(existsSync(`${log.workspace.path}.home`)).toBe(false);
+    // Nothing of the run is left in the temp dir, nor reported there.
+    expect(existsSync(dirname(log.workspace.path))).toBe(false);
     expect(r.stdout).not.toContain('temp workspaces kept');
+    expect(r.stdout).not.toContain("the agents' homes are kept");
     expect(log.logLimitations).toEqual(
       expect.arrayContaining([expect.stringContaining('agent.sock (a socket')]),
     );

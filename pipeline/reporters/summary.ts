@@ -46,6 +46,7 @@ export function renderSummary(s: RunSummary): string {
     );
     for (const w of s.workspaces) lines.push(`  ${w}`);
   }
+  if (s.tempDir) lines.push(`the agents' homes are kept in ${s.tempDir} (remove when done, or pass --clean)`);
   if (s.isolationDeviations.length) lines.push(`isolation deviations: ${s.isolationDeviations.join('; ')}`);
   if (s.isolationBreaches.length) {
     lines.push('isolation breaches (an attempt wrote outside its workspace; see its run-log):');
