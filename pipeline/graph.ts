@@ -61,7 +61,7 @@ export interface Graph {
   nodes: GraphNode[];
 }
 
-export const ATTEMPT_TASKS = ['run-harness', 'collect', 'write-run-log'] as const;
+const ATTEMPT_TASKS = ['run-harness', 'collect', 'write-run-log'] as const;
 
 export const isAttemptNode = (n: GraphNode): n is AttemptNode => 'attempt' in n;
 
@@ -187,7 +187,7 @@ export const collectKey = (attemptKey: string) => taskKey(collect, { attemptKey 
 export const writeRunLogKey = (attemptKey: string) => taskKey(writeRunLog, { attemptKey });
 
 /** What a node's key is made of: its input as the key sees it; null where the key is not known yet. */
-export function keyInputsOf(node: GraphNode): KeyInputs | null {
+function keyInputsOf(node: GraphNode): KeyInputs | null {
   if (!node.key) return null;
   switch (node.task) {
     case 'resolve-image':

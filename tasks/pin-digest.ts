@@ -1,7 +1,7 @@
 import { type Engine, immutableRef, inspectImage } from '../pipeline/docker.js';
 import { InfraError } from '../pipeline/errors.js';
 import { writeLock } from '../pipeline/lock.js';
-import { type TaskDefinition, taskKey } from '../pipeline/task.js';
+import type { TaskDefinition } from '../pipeline/task.js';
 
 /** What lite mode records as the digest: the image was never pulled. */
 export const LITE_DIGEST = 'not-pulled (lite mode)';
@@ -30,9 +30,6 @@ export interface PinDigestOutput {
   ref: string | null;
   digest: string;
 }
-
-/** The key of the pin of `digest`: the digest names the node, so an unpinned image's key is known once pinned. */
-export const pinKeyOf = (input: PinDigestInput) => taskKey(pinDigest, input);
 
 /**
  * Pins the image to an immutable digest (`repo@sha256:...` from RepoDigests, or the image id of a
