@@ -10,7 +10,7 @@ import { type AttemptRecord, AttemptRecords } from './attempt-records.js';
 import { completeStatus, INVALID_ATTEMPT, type NodeStatus } from './attempt-status.js';
 import { attemptDirs, attemptName, lineIdentity } from './attempts.js';
 import { selectBenchmarks } from './benchmarks.js';
-import type { ResolvedConfig, VariantConfig } from './config.js';
+import type { ResolvedConfig } from './config.js';
 import { UsageError } from './errors.js';
 import type { AttemptRef } from './events.js';
 import { hashInventory } from './inventory-hash.js';
@@ -18,9 +18,9 @@ import { keyFamily, type NodeKey } from './keys.js';
 import { LOCK_FILE, readLock } from './lock.js';
 import type { Benchmark } from './manifest.js';
 import { isMarkerAlive, type RunningMarker, readMarkers } from './markers.js';
-import { preflightBenchmark } from './preflight-benchmark.js';
+import { preflightBenchmark, type ResolvedLine } from './preflight-benchmark.js';
 import type { VersionProbe } from './probe.js';
-import type { ModelSource, RerunWhat, Selection } from './selection.js';
+import type { RerunWhat, Selection } from './selection.js';
 import { NodeStore, type StatePaths, statePaths } from './state.js';
 import { taskKey } from './task.js';
 import type { Inventory } from './visible-files.js';
@@ -37,12 +37,7 @@ export interface AttemptPlan {
 }
 
 /** One harness x model x variant on one benchmark: a model id and its attempts. */
-export interface AttemptLine {
-  adapter: HarnessAdapter;
-  model: string | undefined;
-  modelSource: ModelSource;
-  variant: { name: string; config: VariantConfig } | undefined;
-  modelId: string;
+export interface AttemptLine extends ResolvedLine {
   cliVersion: string;
   /** The instruction the harness is given; part of the attempt key. */
   wrapperPrompt: string;

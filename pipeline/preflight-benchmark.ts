@@ -1,13 +1,22 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { HarnessAdapter } from '../tasks/harnesses/adapter.js';
 import { harnessAdapter, knownHarnesses } from '../tasks/harnesses/registry.js';
 import { lineIdentity, MAX_MODEL_ID_BYTES, modelId } from './attempts.js';
-import type { ResolvedConfig } from './config.js';
+import type { ResolvedConfig, VariantConfig } from './config.js';
 import type { Diagnostic } from './errors.js';
 import type { Benchmark } from './manifest.js';
-import type { AttemptLine } from './plan.js';
-import type { Selection } from './selection.js';
+import type { ModelSource, Selection } from './selection.js';
 import { scanVisibleFiles } from './visible-files.js';
+
+/** A harness x model x variant the selection asks for, as resolved: the start of a plan's line. */
+export interface ResolvedLine {
+  adapter: HarnessAdapter;
+  model: string | undefined;
+  modelSource: ModelSource;
+  variant: { name: string; config: VariantConfig } | undefined;
+  modelId: string;
+}
 
 /**
  * The checks that stop a run before anything happens (also `validate`'s): harnesses known and
@@ -92,7 +101,7 @@ export async function preflightBenchmark(config: ResolvedConfig, selection: Sele
     name && config.variants[name] ? { name, config: config.variants[name] } : undefined;
 
   // Models: --model, then runner.yaml defaults.<harness>.model, then the vendor default.
-  const resolved: Omit<AttemptLine, 'cliVersion' | 'wrapperPrompt' | 'attempts' | 'more'>[] = [];
+  const resolved: ResolvedLine[] = [];
   const wanted: NonNullable<Selection['lines']> =
     selection.lines ??
     selected.flatMap((harness) =>
