@@ -30,6 +30,18 @@ const runLog = async (rig: Rig, n: number) => JSON.parse(await rig.read(`${attem
 const reported = async (rig: Rig, n: number) =>
   (await rig.read(`${attempt(n)}/inodes.txt`)).trim().split('\n').map(Number) as [number, number];
 
+/** Moved, not copied: attempt n's files are the very ones its harness wrote and was given, with one name each. */
+async function expectMoved(rig: Rig, n: number): Promise<void> {
+  const [out, prompt] = await reported(rig, n);
+  for (const [name, ino] of [
+    ['out.txt', out],
+    ['prompt.md', prompt],
+  ] as const) {
+    const published = await stat(join(rig.dir, attempt(n), name));
+    expect([published.ino, published.nlink], name).toEqual([ino, 1]);
+  }
+}
+
 /** A new directory with a tmpfs mounted on it, gone when the test ends; undefined where mount is not allowed. */
 async function tmpfs(parent = tmpdir()): Promise<string | undefined> {
   const dir = await mkdtemp(join(parent, 'bp-other-fs-'));
@@ -88,15 +100,7 @@ describe('collect moves the workspace into the attempt', () => {
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const log = await runLog(rig, 1);
     const workspace: string = log.workspace.path;
-    // Moved, not copied: the very files the harness wrote and was given.
-    const [out, prompt] = await reported(rig, 1);
-    for (const [name, ino] of [
-      ['out.txt', out],
-      ['prompt.md', prompt],
-    ] as const) {
-      const published = await stat(join(rig.dir, attempt(1), name));
-      expect([published.ino, published.nlink], name).toEqual([ino, 1]);
-    }
+    await expectMoved(rig, 1);
     // Left: what was not collected, and nothing else.
     expect((await readdir(workspace)).sort()).toEqual([
       'agent.fifo',
@@ -163,14 +167,7 @@ describe('collect moves the workspace into the attempt', () => {
     const r = await rig.cli(['run', '--harness', 't', '--attempts', '1', '--clean'], OVERSIZED);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const log = await runLog(rig, 1);
-    const [out, prompt] = await reported(rig, 1);
-    for (const [name, ino] of [
-      ['out.txt', out],
-      ['prompt.md', prompt],
-    ] as const) {
-      const published = await stat(join(rig.dir, attempt(1), name));
-      expect([published.ino, published.nlink], name).toEqual([ino, 1]);
-    }
+    await expectMoved(rig, 1);
     expect(log.workspace).toEqual({ path: log.workspace.path, kept: false, left: 'removed' });
     expect(existsSync(log.workspace.path)).toBe(false);
     expect(existsSync(`${log.workspace.path}.home`)).toBe(false);
