@@ -83,7 +83,7 @@ export class Attempt implements AttemptOf {
           },
           lookup: async () =>
             (await this.#claim(this.rc.signal, key)) ? undefined : { output: { skipped: true } },
-          run: () => this.#runHarness(upstream() as AttemptUpstream),
+          run: () => this.#runHarness(upstream() as AttemptUpstream, key),
           // The attempt is recorded by its run-log in eval-attempts/, not here.
           stored: false,
           onFailed,
@@ -176,11 +176,12 @@ export class Attempt implements AttemptOf {
     return now !== undefined && now.runId !== this.planned.recorded?.runId;
   }
 
-  async #runHarness(upstream: AttemptUpstream): Promise<AttemptRan> {
+  /** `known`: the planned attempt's key, from the node's key; a `--more` attempt's is made here, once its index is claimed. */
+  async #runHarness(upstream: AttemptUpstream, known: NodeKey | undefined): Promise<AttemptRan> {
     const lifecycle = this.#lifecycle!;
     const { ref } = lifecycle;
     const ctx = this.#keyContext(upstream.digest);
-    const key = attemptKey(this.line, ref, ctx);
+    const key = known ?? attemptKey(this.line, ref, ctx);
     const input = runHarnessInput(this.line, ref, ctx);
     const { signal } = this.rc;
     await lifecycle.journal({ event: 'start', key: key.key });
