@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseAttemptName } from './attempts.js';
 import { errnoCode } from './errors.js';
 import { writeFileAtomic } from './fs-atomic.js';
+import { eachAtMost } from './pool.js';
 import { gatewayRecordSchema, outcomeSchema, type RunLog, readRunLog, summarySchema } from './run-log.js';
 import type { StatePaths } from './state.js';
 import { readStored } from './stored.js';
@@ -133,12 +134,9 @@ export class AttemptRecords {
         found.set(name, hit);
       else unindexed.push({ name, s });
     }
-    let next = 0;
-    const reader = async () => {
-      for (let job = unindexed[next++]; job; job = unindexed[next++])
-        found.set(job.name, await this.#read(job.name, job.s));
-    };
-    await Promise.all(Array.from({ length: Math.min(RUN_LOG_READS, unindexed.length) }, reader));
+    await eachAtMost(RUN_LOG_READS, unindexed, async (job) => {
+      found.set(job.name, await this.#read(job.name, job.s));
+    });
     return found;
   }
 

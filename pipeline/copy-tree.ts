@@ -3,6 +3,7 @@ import { chmod, copyFile, mkdir, readdir, readlink, rename, stat, symlink, unlin
 import { join } from 'node:path';
 import { errnoCode } from './errors.js';
 import { copyOneFile } from './file-copy.js';
+import { eachAtMost } from './pool.js';
 import type { Redactor } from './redact.js';
 
 /** One entry of a directory tree, by path relative to its root (`/` separators). */
@@ -120,30 +121,25 @@ export async function copyEntries(entries: readonly TreeEntry[], options: CopyOp
   for (const d of dirs.sort()) await mkdir(join(to, d), { recursive: true });
   const files = entries.filter((e) => e.type === 'file');
   const copied: Copied = { redacted: [], leftOut: [] };
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < files.length; i = next++) {
-      const f = files[i]!;
-      const src = f.from ?? join(from, f.path);
-      const dest = join(to, f.path);
-      if (!redactor && maxFileSize === undefined) {
-        // A template or a workspace from one: the benchmark's own files, hashed whole already.
-        // The kernel's copy alone; a stat more per file would slow seeding measurably.
-        await copyFile(src, dest, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
-      } else {
-        // Followed, as copyFile does.
-        const stats = await stat(src);
-        if (maxFileSize !== undefined && stats.size > maxFileSize) {
-          const why = `${formatBytes(stats.size)}, over the ${formatBytes(maxFileSize)} cap (collect.maxFileSize)`;
-          copied.leftOut.push({ path: f.path, why });
-          continue;
-        }
-        if (await copyOneFile(src, dest, stats, redactor)) copied.redacted.push(f.path);
+  await eachAtMost(PARALLEL_COPIES, files, async (f) => {
+    const src = f.from ?? join(from, f.path);
+    const dest = join(to, f.path);
+    if (!redactor && maxFileSize === undefined) {
+      // A template or a workspace from one: the benchmark's own files, hashed whole already.
+      // The kernel's copy alone; a stat more per file would slow seeding measurably.
+      await copyFile(src, dest, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
+    } else {
+      // Followed, as copyFile does.
+      const stats = await stat(src);
+      if (maxFileSize !== undefined && stats.size > maxFileSize) {
+        const why = `${formatBytes(stats.size)}, over the ${formatBytes(maxFileSize)} cap (collect.maxFileSize)`;
+        copied.leftOut.push({ path: f.path, why });
+        return;
       }
-      if (f.mode !== undefined) await chmod(dest, f.mode);
+      if (await copyOneFile(src, dest, stats, redactor)) copied.redacted.push(f.path);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_COPIES, files.length) }, worker));
+    if (f.mode !== undefined) await chmod(dest, f.mode);
+  });
   for (const l of entries) {
     if (l.type === 'symlink') {
       // As bytes: a target need not be UTF-8.

@@ -3,6 +3,7 @@ import { lstat, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { listTree } from './copy-tree.js';
 import { errnoCode } from './errors.js';
+import { eachAtMost } from './pool.js';
 import type { Redactor } from './redact.js';
 
 /** A unique name for a temp file beside `path`, so the final rename stays on one filesystem. */
@@ -65,11 +66,7 @@ export async function syncTree(root: string): Promise<void> {
     root,
     ...(await listTree(root)).filter((e) => e.type !== 'symlink').map((e) => join(root, e.path)),
   ];
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < paths.length; i = next++) await fsyncPath(paths[i]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_SYNCS, paths.length) }, worker));
+  await eachAtMost(PARALLEL_SYNCS, paths, fsyncPath);
 }
 
 const PARALLEL_SYNCS = 32;

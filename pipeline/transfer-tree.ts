@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { formatBytes, type LeftOut, type TreeEntry } from './copy-tree.js';
 import { errnoCode } from './errors.js';
 import { copyOneFile, streamCopy } from './file-copy.js';
+import { eachAtMost } from './pool.js';
 import type { Redactor } from './redact.js';
 
 /** One entry of the source tree and the path it takes in the new one. */
@@ -68,26 +69,6 @@ type Need =
 
 const PARALLEL = 32;
 
-/**
- * Runs `each` over `items`, PARALLEL at a time. After a failure no item more is started, and the
- * failure is thrown once those running have ended: nothing moves after it is known.
- */
-async function pool<T>(items: readonly T[], each: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed: { error: unknown } | undefined;
-  const worker = async () => {
-    for (let i = next++; i < items.length && !failed; i = next++) {
-      try {
-        await each(items[i]!);
-      } catch (error) {
-        failed ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
-  if (failed) throw failed.error;
-}
-
 const parentOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf('/')));
 const baseOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
@@ -119,7 +100,7 @@ export async function transferEntries(
   /** Directories of another filesystem mounted in the tree: a rename would take the mount along. */
   const mounted = new Set<string>();
   const { dev } = await lstat(from);
-  await pool(placements, async ({ entry }) => {
+  await eachAtMost(PARALLEL, placements, async ({ entry }) => {
     const src = join(from, entry.path);
     if (entry.type === 'symlink') {
       const target = await readlink(src, { encoding: 'buffer' });
@@ -167,7 +148,7 @@ export async function transferEntries(
       await mkdir(join(to, dest));
       result.remaining.add(entry.path);
     }
-    await pool(placements, async ({ entry, to: dest }) => {
+    await eachAtMost(PARALLEL, placements, async ({ entry, to: dest }) => {
       if (entry.type === 'dir' || insideMoved(entry.path)) return;
       const src = join(from, entry.path);
       const target = join(to, dest);
@@ -230,7 +211,7 @@ async function removeTaken(
     ({ entry }) =>
       entry.type !== 'dir' && remaining.has(entry.path) && needs.get(entry.path)?.kind !== 'over',
   );
-  await pool(taken, ({ entry }) => remove(entry.path, rm));
+  await eachAtMost(PARALLEL, taken, ({ entry }) => remove(entry.path, rm));
   const dirs = placements.filter(({ entry }) => entry.type === 'dir' && remaining.has(entry.path));
   for (const { entry } of dirs.sort((a, b) => (a.entry.path < b.entry.path ? 1 : -1)))
     await remove(entry.path, rmdir);
