@@ -6,49 +6,50 @@ import { parseAttemptName } from './attempts.js';
 import { errnoCode } from './errors.js';
 import { writeFileAtomic } from './fs-atomic.js';
 import { eachAtMost } from './pool.js';
-import { gatewayRecordSchema, outcomeSchema, type RunLog, readRunLog, summarySchema } from './run-log.js';
+import { type RunLog, readRunLog } from './run-log.js';
 import type { StatePaths } from './state.js';
-import { readStored } from './stored.js';
+import { readSealed, sealed } from './stored.js';
 
 /** What plan and status need of a complete attempt; run-log.json holds the rest. */
-const attemptRecordSchema = z.object({
-  key: z.string(),
-  outcome: outcomeSchema,
-  exitCode: z.number().nullable(),
-  signal: z.string().nullable(),
-  durationMs: z.number(),
-  runId: z.string(),
+export interface AttemptRecord {
+  key: string;
+  outcome: RunLog['outcome'];
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  runId: string;
   /** The benchmark, model-id and index the run-log says it is of: they must match its directory. */
-  benchmark: z.string(),
-  modelId: z.string(),
-  attempt: z.number(),
-  harness: z.string(),
+  benchmark: string;
+  modelId: string;
+  attempt: number;
+  harness: string;
   /** The --model value, or undefined for the vendor default. */
-  model: z.string().optional(),
-  variant: z.string().optional(),
-  summary: summarySchema.nullable(),
+  model: string | undefined;
+  variant: string | undefined;
+  summary: RunLog['summary'];
   /** What the gateway measured (run-log `gateway`); null when absent. */
-  gateway: gatewayRecordSchema.nullable(),
-});
-
-export type AttemptRecord = z.output<typeof attemptRecordSchema>;
+  gateway: NonNullable<RunLog['gateway']> | null;
+}
 
 /**
  * `.pipeline/attempt-index.json`: the record of each attempt directory, with the identity of its
- * run-log.json when the record was taken; any change of that means "read it again". An index of
- * another shape (an older version's) is a miss as a whole: every run-log is read again, once.
+ * run-log.json when the record was taken; any change of that means "read it again". Sealed (see
+ * readSealed): an index of another format, of another benchmark or changed by hand is a miss as
+ * a whole, and every run-log is read again, once.
  */
-export const attemptIndexSchema = z.record(
-  z.string(),
-  attemptRecordSchema.extend({ ino: z.number(), size: z.number(), mtimeMs: z.number() }),
-);
+export const INDEX_FORMAT = 2;
+const indexHeaderSchema = z.object({
+  format: z.literal(INDEX_FORMAT),
+  benchmark: z.string(),
+  sha256: z.string(),
+});
+
+type IndexEntry = AttemptRecord & { ino: number; size: number; mtimeMs: number };
 
 /** How many run-log.json files are stat'ed between two turns of the event loop. */
 const STAT_CHUNK = 1_000;
 /** How many run-logs the index does not vouch for are read at once: the disk kept busy, memory bounded. */
 const RUN_LOG_READS = 16;
-
-type IndexEntry = z.output<typeof attemptIndexSchema>[string];
 
 function toRecord(l: RunLog): AttemptRecord {
   return {
@@ -89,8 +90,10 @@ export class AttemptRecords {
 
   static async load(paths: StatePaths, benchmark: string): Promise<AttemptRecords> {
     const file = join(paths.root, 'attempt-index.json');
-    const read = await readStored(file, attemptIndexSchema);
-    return new AttemptRecords(paths, benchmark, read.ok ? read.value : {});
+    const read = await readSealed(file, indexHeaderSchema);
+    const index = read.ok && read.value.header.benchmark === benchmark ? read.value.body : {};
+    // Sealed: the body is what save wrote, from entries of this format.
+    return new AttemptRecords(paths, benchmark, index as Record<string, IndexEntry>);
   }
 
   /**
@@ -124,14 +127,8 @@ export class AttemptRecords {
       }
       this.#invalid.delete(name);
       const hit = this.index[name];
-      if (
-        hit &&
-        hit.ino === s.ino &&
-        hit.size === s.size &&
-        hit.mtimeMs === s.mtimeMs &&
-        this.#isOf(hit, name)
-      )
-        found.set(name, hit);
+      // An entry is of the attempt it is filed under: #read and note made it of that run-log.
+      if (hit && hit.ino === s.ino && hit.size === s.size && hit.mtimeMs === s.mtimeMs) found.set(name, hit);
       else unindexed.push({ name, s });
     }
     await eachAtMost(RUN_LOG_READS, unindexed, async (job) => {
@@ -143,7 +140,8 @@ export class AttemptRecords {
   /** The stat of `name`'s run-log.json, undefined when there is none. */
   #statRunLog(name: string): Stats | undefined {
     try {
-      return statSync(join(this.paths.attempts, name, 'run-log.json'), { throwIfNoEntry: false });
+      // A template, not join(): `name` is a directory entry, and join's normalising showed at 10,000.
+      return statSync(`${this.paths.attempts}/${name}/run-log.json`, { throwIfNoEntry: false });
     } catch (error) {
       // ENOTDIR: a file where the attempt directory was.
       if (errnoCode(error) === 'ENOTDIR') return undefined;
@@ -192,12 +190,12 @@ export class AttemptRecords {
   /** Writes the index if it changed; `plan` never calls this. Concurrent writers can only lose entries, which are misses. */
   async save(): Promise<void> {
     if (!this.#dirty) return;
-    // Not indented: a fifth of the file, which every plan reads, would be spaces.
-    await writeFileAtomic(join(this.paths.root, 'attempt-index.json'), `${JSON.stringify(this.index)}\n`);
+    const header = { format: INDEX_FORMAT, benchmark: this.benchmark };
+    await writeFileAtomic(join(this.paths.root, 'attempt-index.json'), sealed(header, this.index));
     this.#dirty = false;
   }
 
-  /** Whether a record is of the attempt its directory is named for (an index entry of an older format is not). */
+  /** Whether a run-log's record is of the attempt its directory is named for. */
   #isOf(record: AttemptRecord, name: string): boolean {
     const parsed = parseAttemptName(name);
     return (

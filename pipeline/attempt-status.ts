@@ -17,24 +17,25 @@ export const INVALID_ATTEMPT =
 /** Finds a stored seed preimage by its key (today's is in hand; earlier ones are in node records). */
 export type PreimageLookup = (key: string) => Promise<Preimage | undefined>;
 
-/** A complete attempt is done, failed (a non-zero or timed-out result) or stale (its key changed). */
-export async function completeStatus(
-  name: string,
-  recorded: AttemptRecord,
-  key: NodeKey,
-  records: AttemptRecords,
-  seeds: PreimageLookup,
-): Promise<NodeStatus> {
-  if (recorded.key !== key.key) {
-    const before = (await records.runLog(name))?.preimage;
-    return { state: 'stale', why: before ? await explainChange(before, key.preimage, seeds) : 'key changed' };
-  }
+/** A complete attempt of today's key is done, or failed: a non-zero or timed-out result. */
+export function outcomeStatus(recorded: AttemptRecord): NodeStatus {
   if (recorded.outcome === 'succeeded')
     return { state: 'done', why: `succeeded in ${Math.round(recorded.durationMs)} ms` };
   return {
     state: 'failed',
     why: recorded.outcome === 'timed-out' ? 'timed out' : `exit ${recorded.exitCode ?? recorded.signal}`,
   };
+}
+
+/** A complete attempt of another key than today's is stale: why, from its run-log's preimage. */
+export async function staleStatus(
+  name: string,
+  key: NodeKey,
+  records: AttemptRecords,
+  seeds: PreimageLookup,
+): Promise<NodeStatus> {
+  const before = (await records.runLog(name))?.preimage;
+  return { state: 'stale', why: before ? await explainChange(before, key.preimage, seeds) : 'key changed' };
 }
 
 /**

@@ -7,7 +7,7 @@ import { type BuildContext, buildContext, resolveImage } from '../tasks/resolve-
 import { runHarness } from '../tasks/run-harness.js';
 import { loadSeed, seedWorkspace } from '../tasks/seed-workspace.js';
 import { type AttemptRecord, AttemptRecords } from './attempt-records.js';
-import { completeStatus, INVALID_ATTEMPT, type NodeStatus } from './attempt-status.js';
+import { INVALID_ATTEMPT, type NodeStatus, outcomeStatus, staleStatus } from './attempt-status.js';
 import { attemptDirs, attemptName, lineIdentity } from './attempts.js';
 import { selectBenchmarks } from './benchmarks.js';
 import type { ResolvedConfig } from './config.js';
@@ -243,7 +243,11 @@ async function planBenchmark(
           runningElsewhere: undefined,
         };
       }
-      const status = await completeStatus(ref.name, recorded, key, records, seedPreimages);
+      // Awaited only when stale: ten thousand attempts of today's key are planned without a suspension each.
+      const status =
+        recorded.key === key.key
+          ? outcomeStatus(recorded)
+          : await staleStatus(ref.name, key, records, seedPreimages);
       const replace =
         (status.state === 'stale' && selection.rerun.includes('stale')) ||
         (status.state === 'failed' && selection.rerun.includes(recorded.outcome as RerunWhat));

@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { diagnosticsOf, errnoCode, ioError } from './errors.js';
+import { sha256 } from './keys.js';
 
 /**
  * Reading back what the tool stored (run-logs, node records, the image lock, seed entries,
@@ -51,7 +52,8 @@ export async function readStored<S extends z.ZodType>(path: string, schema: S): 
   });
   const text = await readRegularFile(path);
   if (typeof text !== 'string') return miss(text.reason, text.problem);
-  if (!text.trim()) return miss('syntax', 'empty');
+  // A test, not trim(): that would copy the whole text (megabytes, for the attempt index).
+  if (!/\S/.test(text)) return miss('syntax', 'empty');
   const parsed = /\.ya?ml$/.test(path) ? parseYamlText(text) : parseJsonText(text);
   if ('problem' in parsed) return miss('syntax', parsed.problem);
   const result = schema.safeParse(parsed.value);
@@ -63,10 +65,57 @@ export async function readStored<S extends z.ZodType>(path: string, schema: S): 
 }
 
 /**
+ * A cache the tool alone writes, too large to check entry by entry on every read (the attempt
+ * index holds a record per attempt: checking ten thousand with zod took longer than reading
+ * them). Its first line is a header, checked with `header`, that holds the sha256 of the rest;
+ * the rest is JSON exactly as `sealed` wrote it from values of its type. A file of another
+ * format, torn, or edited by hand is a miss as a whole, and its reader rebuilds it from the
+ * sources of truth. The body's type is the writer's: bump the header's format when it changes.
+ */
+export async function readSealed<S extends z.ZodType<{ sha256: string }>>(
+  path: string,
+  header: S,
+): Promise<Stored<{ header: z.output<S>; body: unknown }>> {
+  const data = await readRegularFile(path, 'buffer');
+  const miss = (reason: MissReason, problem: string): StoredMiss => ({
+    ok: false,
+    reason,
+    problem,
+    why: `${path}: ${problem}`,
+  });
+  if (!Buffer.isBuffer(data)) return miss(data.reason, data.problem);
+  // Bytes until the body is parsed: the body is hashed as read and decoded once.
+  const end = data.indexOf(0x0a);
+  const head = parseJsonText(data.toString('utf8', 0, end < 0 ? data.length : end));
+  if ('problem' in head) return miss('syntax', `header: ${head.problem}`);
+  const checked = header.safeParse(head.value);
+  if (!checked.success) return miss('schema', 'header: of another format');
+  const body = data.subarray(end + 1);
+  if (sha256(body) !== checked.data.sha256) return miss('schema', 'changed since it was written');
+  const parsed = parseJsonText(body.toString('utf8'));
+  if ('problem' in parsed) return miss('syntax', parsed.problem);
+  return { ok: true, value: { header: checked.data, body: parsed.value } };
+}
+
+/** The text of a file `readSealed` reads: `header`, the sha256 of the body added, and `body`. */
+export function sealed(header: object, body: unknown): string {
+  const text = `${JSON.stringify(body)}\n`;
+  return `${JSON.stringify({ ...header, sha256: sha256(text) })}\n${text}`;
+}
+
+/**
  * The text of the regular file at `path`. Opened without blocking, so a FIFO planted in a
  * file's place is refused rather than waited on forever.
  */
-async function readRegularFile(path: string): Promise<string | { reason: MissReason; problem: string }> {
+async function readRegularFile(path: string): Promise<string | { reason: MissReason; problem: string }>;
+async function readRegularFile(
+  path: string,
+  as: 'buffer',
+): Promise<Buffer | { reason: MissReason; problem: string }>;
+async function readRegularFile(
+  path: string,
+  as: 'utf8' | 'buffer' = 'utf8',
+): Promise<string | Buffer | { reason: MissReason; problem: string }> {
   let handle: import('node:fs/promises').FileHandle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -81,7 +130,7 @@ async function readRegularFile(path: string): Promise<string | { reason: MissRea
     const s = await handle.stat();
     if (s.isDirectory()) return { reason: 'unreadable', problem: 'a directory, not a file' };
     if (!s.isFile()) return { reason: 'unreadable', problem: 'not a regular file' };
-    return await handle.readFile('utf8');
+    return as === 'utf8' ? await handle.readFile('utf8') : await handle.readFile();
   } catch (error) {
     throw ioError(error, path);
   } finally {

@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { z } from 'zod';
-import { AttemptRecords, attemptIndexSchema } from '../pipeline/attempt-records.js';
+import { z } from 'zod';
+import { AttemptRecords, INDEX_FORMAT } from '../pipeline/attempt-records.js';
 import { preparedSchema } from '../pipeline/commands/manual.js';
 import { statCacheSchema } from '../pipeline/inventory-hash.js';
 import { nodeKey } from '../pipeline/keys.js';
@@ -13,7 +13,7 @@ import { claimMarker, markerSchema, ownMarker, readMarker, updateMarker } from '
 import { versionsSchema } from '../pipeline/probe.js';
 import { type RunLog, readRunLog, runLogSchema } from '../pipeline/run-log.js';
 import { NodeStore, nodeRecordSchema, statePaths } from '../pipeline/state.js';
-import { readStored } from '../pipeline/stored.js';
+import { readSealed, readStored, sealed } from '../pipeline/stored.js';
 import { entriesSchema, loadSeed } from '../tasks/seed-workspace.js';
 import { benchmarkFiles, makeRig } from './helpers/rig.js';
 
@@ -149,26 +149,6 @@ const historicLogs: [string, Record<string, unknown>][] = [
   ['isolation breaches', without(liteLog, 'gateway')],
 ];
 
-const entry = { ...attemptRecordOf(liteLog), ino: 12, size: 3456, mtimeMs: 1_735_689_600_000.5 };
-
-function attemptRecordOf(log: RunLog) {
-  return {
-    key: log.key,
-    outcome: log.outcome,
-    exitCode: log.exitCode,
-    signal: log.signal,
-    durationMs: log.durationMs,
-    runId: log.runId,
-    benchmark: log.benchmark.name,
-    modelId: log.model.id,
-    attempt: log.attempt,
-    harness: log.harness.name,
-    model: 'm1',
-    summary: log.summary,
-    gateway: log.gateway ?? null,
-  };
-}
-
 interface Kind {
   kind: string;
   file: string;
@@ -224,14 +204,6 @@ const kinds: Kind[] = [
     valid: { pid: 4242, host: 'h', runId: 'r', attempt: 't-m1-attempt-1', startedAt: 'now', childPid: 4343 },
     wrongType: [['childPid'], 'x', 'childPid'],
     missing: [['host'], 'host'],
-  },
-  {
-    kind: 'attempt index',
-    file: '.pipeline/attempt-index.json',
-    schema: attemptIndexSchema,
-    valid: { 't-m1-attempt-1': entry },
-    wrongType: [['t-m1-attempt-1', 'ino'], '12', 't-m1-attempt-1.ino'],
-    missing: [['t-m1-attempt-1', 'outcome'], 't-m1-attempt-1.outcome'],
   },
   {
     kind: 'manual workspace record',
@@ -443,21 +415,52 @@ describe('the readers pass the reason on', () => {
     expect(records.whyInvalid('t-m1-attempt-3')).toBe('run-log.json: missing');
   });
 
-  it('the attempt index the records write reads back; one of another shape is empty', async () => {
+  it('the attempt index the records write reads back; one edited, torn or of another format is empty', async () => {
     const paths = statePaths(await tempDir());
-    await put(join(paths.attempts, 't-m1-attempt-1', 'run-log.json'), json(liteLog));
+    const log = join(paths.attempts, 't-m1-attempt-1', 'run-log.json');
+    await put(log, json(liteLog));
     const records = await AttemptRecords.load(paths, 'b');
     expect(await records.get('t-m1-attempt-1')).toMatchObject({ key: liteLog.key, model: 'm1' });
     await records.save();
     const index = join(paths.root, 'attempt-index.json');
-    const read = await readStored(index, attemptIndexSchema);
-    expect(read.ok && Object.keys(read.value)).toEqual(['t-m1-attempt-1']);
+    const header = z.object({ format: z.number(), benchmark: z.string(), sha256: z.string() });
+    const read = await readSealed(index, header);
+    expect(read.ok && read.value.header).toMatchObject({ format: INDEX_FORMAT, benchmark: 'b' });
+    const saved = (read.ok ? read.value.body : {}) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(saved)).toEqual(['t-m1-attempt-1']);
 
-    // An entry of the run-log's very identity, but short of a field: not trusted, the run-log is read.
-    const saved = read.ok ? read.value : {};
-    await put(index, json(edited(saved, ['t-m1-attempt-1', 'outcome'], undefined)));
-    const again = await AttemptRecords.load(paths, 'b');
-    expect(await again.get('t-m1-attempt-1')).toMatchObject({ key: liteLog.key, outcome: 'succeeded' });
+    // The index says failed while the run-log says succeeded: whatever the index says is not
+    // trusted unless it is as written, so the run-log is read.
+    const lie = edited(saved, ['t-m1-attempt-1', 'outcome'], 'failed');
+    const text = sealed({ format: INDEX_FORMAT, benchmark: 'b' }, lie);
+    const [head, body] = [text.slice(0, text.indexOf('\n') + 1), text.slice(text.indexOf('\n') + 1)];
+    const forged = sealed({ format: INDEX_FORMAT, benchmark: 'b' }, saved).split('\n')[0];
+    for (const [what, content, why] of [
+      ['edited by hand', `${forged}\n${body}`, 'changed since it was written'],
+      ['cut short', `${head}${body.slice(0, 40)}`, 'changed since it was written'],
+      [
+        'of another format',
+        text.replace(`"format":${INDEX_FORMAT}`, '"format":1'),
+        'header: of another format',
+      ],
+      ['an older index, one JSON object', `${JSON.stringify(lie)}\n`, 'header: of another format'],
+    ] as const) {
+      await put(index, content);
+      const miss = await readSealed(index, header.extend({ format: z.literal(INDEX_FORMAT) }));
+      expect(miss.ok ? 'read' : miss.problem, what).toBe(why);
+      const again = await AttemptRecords.load(paths, 'b');
+      expect(await again.get('t-m1-attempt-1'), what).toMatchObject({ outcome: 'succeeded' });
+    }
+    // Sealed as written, an index of another benchmark (its directory copied) is not trusted either.
+    await put(index, sealed({ format: INDEX_FORMAT, benchmark: 'other' }, lie));
+    expect(await (await AttemptRecords.load(paths, 'b')).get('t-m1-attempt-1')).toMatchObject({
+      outcome: 'succeeded',
+    });
+    // And a sealed index of this benchmark is taken as it is: that is what it is for.
+    await put(index, text);
+    expect(await (await AttemptRecords.load(paths, 'b')).get('t-m1-attempt-1')).toMatchObject({
+      outcome: 'failed',
+    });
   });
 
   it('a node record the store writes reads back; one of another key or shape is a miss', async () => {
@@ -528,8 +531,13 @@ describe('what the tool writes reads back', () => {
 
     const log = await readRunLog(join(paths.attempts, 't-default-attempt-1'));
     expect(log.ok, log.ok ? '' : log.why).toBe(true);
-    const index = await readStored(join(paths.root, 'attempt-index.json'), attemptIndexSchema);
-    expect(index.ok && Object.keys(index.value)).toEqual(['t-default-attempt-1']);
+    const header = z.object({
+      format: z.literal(INDEX_FORMAT),
+      benchmark: z.literal('b'),
+      sha256: z.string(),
+    });
+    const index = await readSealed(join(paths.root, 'attempt-index.json'), header);
+    expect(index.ok && Object.keys(index.value.body as object)).toEqual(['t-default-attempt-1']);
     expect((await readStored(paths.statCache, statCacheSchema)).ok).toBe(true);
     expect((await readStored(join(rig.dir, '.cache/versions.json'), versionsSchema)).ok).toBe(true);
     const tasks = await readdir(paths.nodes);
