@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { z } from 'zod';
+import { parseTimeout } from './duration.js';
 import { errnoCode, UsageError } from './errors.js';
 import { parseYaml, type YamlSource } from './yaml-source.js';
 
@@ -12,6 +13,36 @@ const relativePath = z
   .string()
   .min(1)
   .refine((p) => !p.includes('\0'), 'contains a NUL byte, which no path can hold');
+
+/** A check's timeout: a duration such as `10m`, or seconds; turned into milliseconds. */
+const checkTimeout = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const parsed = parseTimeout(value);
+  if ('problem' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.problem });
+    return z.NEVER;
+  }
+  return parsed.ms;
+});
+
+/**
+ * One automatic check of `scoring.checks`: a shell command run in a fresh copy of an attempt's
+ * final workspace, with the evaluator-only `files` copied in at the same relative paths. Exit 0
+ * gives the criterion its Max, any other exit 0; a last line `SCORE <n>` or `SCORE <n>/<max>`
+ * gives partial credit instead.
+ */
+export const checkSchema = z.strictObject({
+  /** The Criterion of a row of scorecard.md's criteria table, exactly as written there. */
+  criterion: z.string().min(1),
+  /** A shell command (`sh -c`), run with the scoring workspace as its working directory. */
+  run: z.string().min(1),
+  /** Evaluator-only paths of the package (files or directories), relative to runner.yaml. */
+  files: z.array(relativePath).default([]),
+  timeout: checkTimeout.default(600_000),
+  /** docker: `none` (the default) gives the check's container no network; `open` the engine's default. */
+  network: z.enum(['none', 'open']).default('none'),
+});
+
+export type Check = z.output<typeof checkSchema>;
 
 /** The schema of `benchmarks/<slug>/runner.yaml`, the single source of truth for its fields. */
 export const runnerSchema = z.strictObject({
@@ -36,6 +67,8 @@ export const runnerSchema = z.strictObject({
   /** Built-in harness names or custom harnesses configured in bench.config.ts. */
   allowed_harnesses: z.array(z.string().min(1)).min(1),
   defaults: z.record(z.string(), z.strictObject({ model: z.string().min(1).optional() })).default({}),
+  /** How `score` scores an attempt: its automatic checks, each of a scorecard criterion. */
+  scoring: z.strictObject({ checks: z.array(checkSchema).default([]) }).default({ checks: [] }),
 });
 
 export type RunnerManifest = z.output<typeof runnerSchema>;

@@ -5,6 +5,7 @@ import type { ResolvedConfig } from './config.js';
 import { type Diagnostic, messageOf, UsageError } from './errors.js';
 import { type Benchmark, loadBenchmark } from './manifest.js';
 import { preflightBenchmark } from './preflight-benchmark.js';
+import { parseScorecard, SCORECARD } from './scorecard.js';
 import { benchmarkSelection } from './selection.js';
 import { BASELINE_DIR } from './visible-files.js';
 
@@ -24,6 +25,8 @@ export const CODES: Record<string, { severity: Severity; what: string }> = {
     what: 'scorecard.md has no criteria table (Criterion | Max | Method | Evidence required)',
   },
   'scorecard-method': { severity: 'error', what: 'a criterion whose Method is not auto, manual or hybrid' },
+  'scorecard-max': { severity: 'error', what: 'a criterion whose Max is not a positive number of points' },
+  'scorecard-criterion': { severity: 'error', what: 'a criterion without a name, or one named twice' },
   'scorecard-csv': {
     severity: 'error',
     what: 'scorecard.md does not give the CSV format Criterion,Score,Max,Notes,Evidence',
@@ -55,7 +58,6 @@ export const CODES: Record<string, { severity: Severity; what: string }> = {
   },
 };
 
-const SCORECARD = 'scorecard.md';
 const BASELINE_MANIFEST = 'baseline-manifest.md';
 /** Texts a model sees that must never point at the grading. */
 const MODEL_TEXTS = ['prompt.md', 'context.md', 'bootstrap.md'];
@@ -141,38 +143,9 @@ async function authoringFindings(bench: Benchmark): Promise<Finding[]> {
   const scorecard = await read(SCORECARD);
   if (scorecard === undefined)
     add('scorecard-missing', { file: shown(SCORECARD) }, 'there is no scorecard.md');
-  else {
-    const lines = scorecard.split('\n');
-    const header = lines.findIndex((l) => /^\s*\|.*criterion.*\|.*max.*\|.*method.*\|.*evidence/i.test(l));
-    if (header < 0) {
-      add(
-        'scorecard-table',
-        { file: shown(SCORECARD) },
-        'no criteria table: | Criterion | Max | Method | Evidence required |',
-      );
-    } else {
-      const cells = (l: string) =>
-        l
-          .split('|')
-          .slice(1, -1)
-          .map((c) => c.trim());
-      const method = cells(lines[header]!).findIndex((c) => /^method$/i.test(c));
-      for (let i = header + 2; i < lines.length && lines[i]!.trim().startsWith('|'); i++) {
-        const value = cells(lines[i]!)[method] ?? '';
-        if (!['auto', 'manual', 'hybrid'].includes(value.toLowerCase())) {
-          const where = { file: shown(SCORECARD), line: i + 1, column: lines[i]!.indexOf(value) + 1 };
-          add('scorecard-method', where, `Method "${value}" must be auto, manual or hybrid`);
-        }
-      }
-    }
-    if (!scorecard.includes('Criterion,Score,Max,Notes,Evidence')) {
-      add(
-        'scorecard-csv',
-        { file: shown(SCORECARD) },
-        'give the CSV format: Criterion,Score,Max,Notes,Evidence',
-      );
-    }
-  }
+  else
+    for (const d of parseScorecard(scorecard, shown(SCORECARD)).diagnostics)
+      add(d.code, d.location, d.message);
 
   // What the model reads must not point at the grading.
   for (const name of MODEL_TEXTS.filter((n) => visible.includes(n))) {
