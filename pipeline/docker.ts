@@ -280,6 +280,8 @@ export interface ContainerSpec {
   memoryBytes: number | undefined;
   /** A harness runtime extracted on this machine, mounted read-only; its entrypoint replaces the image's. */
   runtime?: { dir: string; path: string; entrypoint: string };
+  /** Replaces the image's ENTRYPOINT: a score check runs `sh -c` whatever the image's is. */
+  entrypoint?: string[];
   /** The gateway's socket directory on this machine, mounted read-only at GATEWAY_MOUNT. */
   gateway?: string;
   /** From containerNetwork. */
@@ -301,6 +303,7 @@ export async function createContainer(engine: Engine, spec: ContainerSpec): Prom
       Image: spec.image,
       Cmd: spec.cmd,
       ...(spec.runtime && { Entrypoint: [spec.runtime.entrypoint] }),
+      ...(spec.entrypoint && { Entrypoint: spec.entrypoint }),
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       Labels: spec.labels,
       WorkingDir: '/workspace',
