@@ -57,12 +57,13 @@ function forbiddenRoot(relToBenchmark: string): string | undefined {
  */
 const BASELINE_FORBIDDEN = ['scorecard.md', 'eval-attempts', 'eval-results'];
 
-function outside(rel: string): boolean {
+/** Whether a relative path (as `relative` or `normalize` gives it) leads out of where it is relative to. */
+export function outside(rel: string): boolean {
   return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
 }
 
 /** Whether `dir` is `path` or one of its ancestors (both real, absolute). */
-const contains = (dir: string, path: string) =>
+export const contains = (dir: string, path: string) =>
   path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 
 type Checked = { rel: string } | { refuse: string; code: string };
