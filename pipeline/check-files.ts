@@ -103,7 +103,11 @@ export async function checkFiles(
       if (seen === undefined) found.set(f.rel, f);
       else if (f === named)
         problem(`"${entry}" is ${seen}: a check file must be hidden from the model`, VISIBLE);
-      else refusals.push({ text: `${f.rel}, ${seen}`, code: VISIBLE });
+      else
+        refusals.push({
+          text: `${f.rel}, ${seen}: a check file must be hidden from the model`,
+          code: VISIBLE,
+        });
     }
     for (const r of refusals) problem(`"${entry}" contains ${r.text}`, r.code);
   }
