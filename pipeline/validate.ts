@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, normalize, relative } from 'node:path';
+import { checkFiles } from './check-files.js';
 import type { ResolvedConfig } from './config.js';
 import { type Diagnostic, messageOf, UsageError } from './errors.js';
 import { type Benchmark, loadBenchmark } from './manifest.js';
 import { preflightBenchmark } from './preflight-benchmark.js';
-import { parseScorecard, SCORECARD } from './scorecard.js';
+import { type Criterion, parseScorecard, SCORECARD, type Scorecard } from './scorecard.js';
 import { benchmarkSelection } from './selection.js';
 import { BASELINE_DIR } from './visible-files.js';
 
@@ -32,6 +33,34 @@ export const CODES: Record<string, { severity: Severity; what: string }> = {
     what: 'scorecard.md does not give the CSV format Criterion,Score,Max,Notes,Evidence',
   },
   'scorecard-mentioned': { severity: 'error', what: 'a model-visible text mentions the scorecard' },
+  'check-criterion-unknown': {
+    severity: 'error',
+    what: 'a check of scoring.checks names no criterion of the scorecard (a near miss is suggested)',
+  },
+  'check-criterion-manual': {
+    severity: 'error',
+    what: 'a check for a manual criterion, which a person or a judge scores, not a check',
+  },
+  'check-criterion-twice': {
+    severity: 'error',
+    what: 'a second check for one criterion: a criterion gets one score',
+  },
+  'check-file-missing': {
+    severity: 'error',
+    what: "a check's file does not exist, or is neither a file nor a directory",
+  },
+  'check-file-escapes': {
+    severity: 'error',
+    what: "a check's file is absolute, leads out of the package, goes through or holds a symlink, or is the tool's own (runner.yaml, runner.lock.yaml, eval-attempts/, eval-results/, .pipeline/)",
+  },
+  'check-file-visible': {
+    severity: 'error',
+    what: "a check's file is, holds or lies in a model-visible file: the model would see the hidden tests",
+  },
+  'criterion-unchecked': {
+    severity: 'warning',
+    what: 'an auto criterion that no check of scoring.checks scores',
+  },
   'brownfield-baseline': {
     severity: 'error',
     what: 'brownfield, but baseline/ is not among the visible files',
@@ -140,12 +169,11 @@ async function authoringFindings(bench: Benchmark): Promise<Finding[]> {
   const visible = manifest.model_visible_files.map((f) => normalize(f).replace(/\/$/, ''));
 
   // The scorecard: there, with its criteria table, methods and CSV format.
-  const scorecard = await read(SCORECARD);
-  if (scorecard === undefined)
-    add('scorecard-missing', { file: shown(SCORECARD) }, 'there is no scorecard.md');
-  else
-    for (const d of parseScorecard(scorecard, shown(SCORECARD)).diagnostics)
-      add(d.code, d.location, d.message);
+  const text = await read(SCORECARD);
+  const card = text === undefined ? undefined : parseScorecard(text, shown(SCORECARD));
+  if (card === undefined) add('scorecard-missing', { file: shown(SCORECARD) }, 'there is no scorecard.md');
+  else for (const d of card.diagnostics) add(d.code, d.location, d.message);
+  findings.push(...(await scoringFindings(bench, card && text !== undefined ? { text, card } : undefined)));
 
   // What the model reads must not point at the grading.
   for (const name of MODEL_TEXTS.filter((n) => visible.includes(n))) {
@@ -221,4 +249,119 @@ async function authoringFindings(bench: Benchmark): Promise<Finding[]> {
     );
   }
   return findings;
+}
+
+/**
+ * The checks of `scoring.checks`: each for a criterion of the scorecard that is not manual, one
+ * check a criterion, and its files evaluator-only and inside the package; and every auto
+ * criterion scored by a check. Without a criteria table (the scorecard's own findings say so)
+ * only the files are checked.
+ */
+async function scoringFindings(
+  bench: Benchmark,
+  scorecard: { text: string; card: Scorecard } | undefined,
+): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const located = (d: Diagnostic & { code: string }) =>
+    findings.push({ ...d, severity: CODES[d.code]!.severity });
+  const atCriterion = (code: string, i: number, message: string) =>
+    located({ ...bench.source.diagnostic(['scoring', 'checks', i, 'criterion'], message, code), code });
+  const criteria = scorecard?.card.diagnostics.some((d) => d.code === 'scorecard-table')
+    ? undefined
+    : scorecard?.card.criteria;
+  // Rows the scorecard's findings refuse are not criteria; an unknown name may be one of them.
+  const rowsLeftOut = scorecard?.card.diagnostics.some((d) => d.location.line !== undefined) ?? false;
+  const checked = new Map<string, number>();
+
+  for (const [i, check] of bench.manifest.scoring.checks.entries()) {
+    if (criteria) {
+      const problem = criterionProblem(check.criterion, criteria, checked, rowsLeftOut);
+      if (problem) atCriterion(problem.code, i, problem.message);
+      else checked.set(check.criterion, i);
+    }
+    for (const d of (await checkFiles(bench, check, i)).diagnostics) located(d);
+  }
+
+  // An auto criterion is scored by a check or not at all; a hybrid one may be scored by hand.
+  const lines = scorecard?.text.split('\n') ?? [];
+  const file = relative(process.cwd(), join(bench.dir, SCORECARD)) || SCORECARD;
+  for (const c of criteria ?? []) {
+    if (c.method !== 'auto' || checked.has(c.name)) continue;
+    const row = lines[c.line - 1] ?? '';
+    const at = row.indexOf(c.name);
+    findings.push({
+      code: 'criterion-unchecked',
+      severity: CODES['criterion-unchecked']!.severity,
+      location: { file, line: c.line, column: at >= 0 ? at + 1 : row.search(/[^\s|]/) + 1 },
+      message: `auto criterion "${c.name}" has no check in runner.yaml's scoring.checks; add one, or make its Method hybrid or manual`,
+    });
+  }
+  return findings;
+}
+
+/** Why a check may not score the criterion it names, given the checks before it (`checked`). */
+function criterionProblem(
+  name: string,
+  criteria: readonly Criterion[],
+  checked: ReadonlyMap<string, number>,
+  rowsLeftOut: boolean,
+): { code: string; message: string } | undefined {
+  const criterion = criteria.find((c) => c.name === name);
+  if (!criterion)
+    return { code: 'check-criterion-unknown', message: unknownCriterion(name, criteria, rowsLeftOut) };
+  if (criterion.method === 'manual') {
+    return {
+      code: 'check-criterion-manual',
+      message: `"${name}" is manual (${SCORECARD} line ${criterion.line}): a person or a judge scores it, not a check; make it auto or hybrid, or drop the check`,
+    };
+  }
+  const first = checked.get(name);
+  if (first === undefined) return undefined;
+  return {
+    code: 'check-criterion-twice',
+    message: `"${name}" is already scored by scoring.checks[${first}]; a criterion gets one score`,
+  };
+}
+
+/** Says which criteria there are (abbreviated when long), and the one meant when it is a near miss. */
+function unknownCriterion(name: string, criteria: readonly Criterion[], rowsLeftOut: boolean): string {
+  const near = nearMiss(name, criteria);
+  const shown = criteria
+    .slice(0, 6)
+    .map((c) => `"${c.name.length > 40 ? `${c.name.slice(0, 39)}…` : c.name}"`);
+  if (criteria.length > shown.length) shown.push(`${criteria.length - shown.length} more`);
+  const meant = near ? ` (did you mean "${near.name}"?)` : '';
+  const leftOut = rowsLeftOut ? ' (rows with errors left out)' : '';
+  return `no criterion "${name}" in ${SCORECARD}${meant}; its criteria: ${shown.join(', ') || 'none'}${leftOut}`;
+}
+
+/**
+ * The criterion a name most likely means: one equal but for case, spacing and Markdown marks
+ * (backticks, emphasis), else the closest within a few typing slips.
+ */
+function nearMiss(name: string, criteria: readonly Criterion[]): Criterion | undefined {
+  const loose = (s: string) => s.replace(/[`*_]/g, '').replace(/\s+/g, ' ').trim().toLowerCase();
+  const wanted = loose(name);
+  const same = criteria.find((c) => loose(c.name) === wanted);
+  if (same) return same;
+  let best: { c: Criterion; d: number } | undefined;
+  for (const c of criteria) {
+    const d = editDistance(loose(c.name), wanted);
+    if (d <= Math.max(1, Math.floor(wanted.length / 8)) && (!best || d < best.d)) best = { c, d };
+  }
+  return best?.c;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions of one character each. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitute = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      row.push(Math.min(substitute, previous[j]! + 1, row[j - 1]! + 1));
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
 }
