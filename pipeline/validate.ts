@@ -59,7 +59,7 @@ export const CODES: Record<string, { severity: Severity; what: string }> = {
   },
   'criterion-unchecked': {
     severity: 'warning',
-    what: 'an auto criterion that no check of scoring.checks scores',
+    what: 'a package with scoring.checks, but an auto criterion that none of them scores',
   },
   'brownfield-baseline': {
     severity: 'error',
@@ -253,9 +253,9 @@ async function authoringFindings(bench: Benchmark): Promise<Finding[]> {
 
 /**
  * The checks of `scoring.checks`: each for a criterion of the scorecard that is not manual, one
- * check a criterion, and its files evaluator-only and inside the package; and every auto
- * criterion scored by a check. Without a criteria table (the scorecard's own findings say so)
- * only the files are checked.
+ * check a criterion, and its files evaluator-only and inside the package; and, when there are
+ * checks, every auto criterion scored by one. Without a criteria table (the scorecard's own
+ * findings say so) only the files are checked.
  */
 async function scoringFindings(
   bench: Benchmark,
@@ -282,7 +282,10 @@ async function scoringFindings(
     for (const d of (await checkFiles(bench, check, i)).diagnostics) located(d);
   }
 
-  // An auto criterion is scored by a check or not at all; a hybrid one may be scored by hand.
+  // Once a package has checks, an auto criterion without one is most likely forgotten; a hybrid
+  // one may be scored by hand. A package without any (an unfinished one, as `new` writes it, or
+  // one scored by hand throughout) is not warned of each of its criteria.
+  if (!bench.manifest.scoring.checks.length) return findings;
   const lines = scorecard?.text.split('\n') ?? [];
   const file = relative(process.cwd(), join(bench.dir, SCORECARD)) || SCORECARD;
   for (const c of criteria ?? []) {
