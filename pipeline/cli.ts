@@ -19,6 +19,7 @@ const SUMMARIES = {
   images: 'images build: the harness image from images/, and benchmark images from their Dockerfiles',
   new: 'create a benchmark package: asks on a TTY, flags and recommended defaults otherwise',
   cache: 'cache ls | cache prune: seed templates and node records',
+  score: 'score the complete attempts into eval-results/, running the checks only where missing or stale',
 } as const satisfies Record<CommandName, string>;
 
 /** One line per command, the summaries aligned two spaces past the longest name. */
@@ -36,7 +37,7 @@ usage:
                  [--mode docker|lite] [--concurrency C] [--timeout 30m] [--run-id ID]
                  [--rerun failed|timed-out|stale] [--variant V]... [--update-image] [--build]
                  [--clean] [--config FILE] [--json]
-  bench-pipeline plan <same selection> [--json]
+  bench-pipeline plan <same selection> [--score] [--json]
   bench-pipeline rerun <attempt-dir> [--allow-changed-inputs] [--clean] [--json]
   bench-pipeline status [benchmark...] [--json]
   bench-pipeline graph <same selection> [--format mermaid|dot|json]
@@ -44,6 +45,7 @@ usage:
   bench-pipeline prepare <benchmark> --model M [--harness NAME]   then   bench-pipeline collect <workspace>
   bench-pipeline images build [benchmark...] [--tag T] [--base IMAGE] [--clis "pkg@version ..."]
   bench-pipeline cache ls|prune [--json]
+  bench-pipeline score [benchmark...] [--harness H]... [--model M] [--variant V]... [--concurrency C] [--json]
   bench-pipeline new <slug> [--display-name N] [--task-type T] [--audience A] [--stack S]
                  [--state-mode greenfield|brownfield] [--artifact A] [--timebox 30m]
                  [--network registry|none|open] [--constraint C]... [--harness H]...
@@ -99,6 +101,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/images.js')).imagesCommand(args as ParsedArgs<'images'>);
     case 'cache':
       return (await import('./commands/cache.js')).cacheCommand(args as ParsedArgs<'cache'>);
+    case 'score':
+      return (await import('./commands/score.js')).scoreCommand(args as ParsedArgs<'score'>);
     case 'new':
       return (await import('./commands/new/command.js')).newCommand(args as ParsedArgs<'new'>);
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { InfraError, messageOf } from './errors.js';
 import { isProcessAlive } from './markers.js';
@@ -344,6 +344,21 @@ export async function attachOutput(
   })) as NodeJS.ReadableStream;
   engine.docker.modem.demuxStream(stream, stdout, stderr);
   return stream;
+}
+
+/** Remote engine: a workspace goes into `what` as a tar stream (there is no bind mount). */
+export async function sendWorkspace(
+  container: Docker.Container,
+  workspace: string,
+  what: string,
+): Promise<void> {
+  const { create } = await import('tar');
+  const tar = Readable.from(create({ cwd: workspace, prefix: 'workspace', portable: true }, ['.']));
+  try {
+    await container.putArchive(tar, { path: '/' });
+  } catch (error) {
+    throw dockerError(`could not copy the workspace into ${what}`, error);
+  }
 }
 
 /** Removes a container whatever its state; one that is already gone is fine. */

@@ -2,10 +2,12 @@ import { collect } from '../tasks/collect.js';
 import { type MountRuntimeInput, mountRuntime } from '../tasks/mount-runtime.js';
 import { type PinDigestInput, pinDigest } from '../tasks/pin-digest.js';
 import { type ResolveImageInput, resolveImage } from '../tasks/resolve-image.js';
+import { scoreAttempt } from '../tasks/score-attempt.js';
 import { type SeedInput, seedWorkspace } from '../tasks/seed-workspace.js';
 import { writeRunLog } from '../tasks/write-run-log.js';
 import type { NodeStatus } from './attempt-status.js';
 import { type AttemptLine, type AttemptPlan, lineHasWork, type Plan, UNPINNED } from './plan.js';
+import type { AttemptScore, ScorePlan } from './score-plan.js';
 import { type KeyInputs, type TaskName, taskKey } from './task.js';
 
 /**
@@ -55,7 +57,10 @@ export type AttemptNode = NodeBase & {
   input: { line: AttemptLine; planned: AttemptPlan | undefined };
 };
 
-export type GraphNode = BenchmarkNode | AttemptNode;
+/** The score of a complete attempt (see score-plan.ts): downstream of it, in eval-results/. */
+export type ScoreNode = NodeBase & { task: 'score-attempt'; attempt: string; input: AttemptScore };
+
+export type GraphNode = BenchmarkNode | AttemptNode | ScoreNode;
 
 export interface Graph {
   nodes: GraphNode[];
@@ -63,7 +68,29 @@ export interface Graph {
 
 const ATTEMPT_TASKS = ['run-harness', 'collect', 'write-run-log'] as const;
 
-export const isAttemptNode = (n: GraphNode): n is AttemptNode => 'attempt' in n;
+export const isAttemptNode = (n: GraphNode): n is AttemptNode =>
+  (ATTEMPT_TASKS as readonly string[]).includes(n.task);
+
+/** The graph of `score`: a node per complete attempt selected, each on its own. */
+export function buildScoreGraph(plan: ScorePlan): Graph {
+  const nodes: GraphNode[] = [];
+  for (const b of plan.benchmarks) {
+    for (const s of b.scores) {
+      nodes.push({
+        id: `${b.bench.slug}/${s.name}/score-attempt`,
+        task: 'score-attempt',
+        benchmark: b.bench.slug,
+        attempt: s.name,
+        deps: [],
+        key: s.key.key,
+        ...s.status,
+        action: s.action === 'skip' ? 'skip' : 'run',
+        input: s,
+      });
+    }
+  }
+  return { nodes };
+}
 
 export function buildGraph(plan: Plan): Graph {
   const nodes: GraphNode[] = [];
@@ -228,6 +255,8 @@ function keyInputsOf(node: GraphNode): KeyInputs | null {
       const { params, upstream } = node.input.planned!.key.preimage;
       return { params, upstream };
     }
+    case 'score-attempt':
+      return scoreAttempt.keyInputs(node.input.input);
     case 'collect':
     case 'write-run-log': {
       const attemptKey = node.input.planned!.key.key;

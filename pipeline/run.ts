@@ -231,6 +231,8 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
             return shared.seed(bp, node.input, store);
           case 'mount-runtime':
             return shared.runtime(node.input, runtimes);
+          case 'score-attempt':
+            throw new Error(`${node.id}: run's graph has no score nodes (score makes them)`);
           default: {
             const label = `${node.benchmark}/${node.attempt}`;
             let attempt = attempts.get(label);

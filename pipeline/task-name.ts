@@ -11,6 +11,8 @@ export const TASK_NAMES = [
   'run-harness',
   'collect',
   'write-run-log',
+  /** Downstream of a complete attempt: its checks run, its score published to eval-results/. */
+  'score-attempt',
 ] as const;
 
 export type TaskName = (typeof TASK_NAMES)[number];

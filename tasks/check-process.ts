@@ -2,8 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
-import type Docker from 'dockerode';
+import type { Readable, Writable } from 'node:stream';
 import {
   attachOutput,
   createContainer,
@@ -12,10 +11,11 @@ import {
   LABELS,
   ownerLabel,
   removeContainer,
+  sendWorkspace,
 } from '../pipeline/docker.js';
 import { atPath, errnoCode, InfraError, ioError } from '../pipeline/errors.js';
 import { processStart } from '../pipeline/markers.js';
-import { ATTEMPT_ENV, killTagged, newAttemptTag } from '../pipeline/processes.js';
+import { ATTEMPT_ENV, killTagged } from '../pipeline/processes.js';
 import { deadline, drain } from './harness-process.js';
 
 /**
@@ -42,6 +42,8 @@ export interface CheckProcess {
   workspace: string;
   timeoutMs: number;
   network: 'none' | 'open';
+  /** Carried by every process of the check (lite), to find what it leaves running. */
+  tag: string;
   /** Where the check's output goes as it comes; never ended here. */
   stdout: Writable;
   stderr: Writable;
@@ -105,7 +107,7 @@ export async function checkOnHost(p: CheckProcess): Promise<CheckEnded> {
 }
 
 async function runGroup(p: CheckProcess, home: string): Promise<CheckEnded> {
-  const tag = newAttemptTag();
+  const { tag } = p;
   const [sh, ...args] = MERGED_SH;
   const child = spawn(sh, [...args, p.run], {
     cwd: p.workspace,
@@ -214,7 +216,7 @@ export async function checkInContainer(p: CheckProcess, c: CheckContainer): Prom
     network: p.network === 'none' ? { NetworkMode: 'none' } : {},
   });
   try {
-    if (c.engine.remote) await sendWorkspace(container, p.workspace);
+    if (c.engine.remote) await sendWorkspace(container, p.workspace, 'the check container');
     let attached: NodeJS.ReadableStream;
     try {
       attached = await attachOutput(c.engine, container, p.stdout, p.stderr);
@@ -253,16 +255,5 @@ export async function checkInContainer(p: CheckProcess, c: CheckContainer): Prom
     };
   } finally {
     await removeContainer(c.engine, container.id);
-  }
-}
-
-/** Remote engine: the workspace goes into the container as a tar stream (it has no bind mount). */
-async function sendWorkspace(container: Docker.Container, workspace: string): Promise<void> {
-  const { create } = await import('tar');
-  const tar = Readable.from(create({ cwd: workspace, prefix: 'workspace', portable: true }, ['.']));
-  try {
-    await container.putArchive(tar, { path: '/' });
-  } catch (error) {
-    throw dockerError('could not copy the scoring workspace into the check container', error);
   }
 }

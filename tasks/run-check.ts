@@ -34,6 +34,12 @@ export interface CheckSpec {
    */
   signal: AbortSignal;
   /**
+   * The tag (see processes.ts) every process of the check carries in its environment, so that an
+   * invocation that finds this one dead can kill what the check left running (the score's marker
+   * holds it).
+   */
+  tag: string;
+  /**
    * docker mode: run in a new container from this image digest (which the engine must hold);
    * absent: lite mode, on the host, with a clean environment (PATH, a fresh HOME, LANG, TZ).
    */
@@ -65,6 +71,7 @@ export async function runCheck(spec: CheckSpec): Promise<CheckRan> {
     workspace: spec.workspace,
     timeoutMs: spec.timeoutMs,
     network: spec.network,
+    tag: spec.tag,
     stdout: tee(output.stdout, last),
     stderr: tee(output.stderr, last),
     // A log that cannot be written stops the check, as a cancellation would: it has no evidence.

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import {
@@ -13,6 +12,7 @@ import {
   LABELS,
   ownerLabel,
   removeContainer,
+  sendWorkspace,
 } from '../pipeline/docker.js';
 import { processStart } from '../pipeline/markers.js';
 import type { TaskContext } from '../pipeline/task.js';
@@ -78,7 +78,7 @@ export async function runInContainer(
   });
   const logLimitations: string[] = [];
   try {
-    if (c.engine.remote) await sendWorkspace(container, workspace);
+    if (c.engine.remote) await sendWorkspace(container, workspace, 'the container');
     const attached = await attachOutput(c.engine, container, output.stdout, output.stderr);
     const ended = new Promise<void>((resolve) => {
       attached.once('end', resolve);
@@ -100,17 +100,6 @@ export async function runInContainer(
     return { exitCode, signal, timedOut: limit.timedOut, argv: ['run-attempt', ...cmd], logLimitations };
   } finally {
     await removeContainer(c.engine, container.id);
-  }
-}
-
-/** Remote engine: the workspace goes into the container as a tar stream (it has no bind mount). */
-async function sendWorkspace(container: Docker.Container, workspace: string): Promise<void> {
-  const { create } = await import('tar');
-  const tar = Readable.from(create({ cwd: workspace, prefix: 'workspace', portable: true }, ['.']));
-  try {
-    await container.putArchive(tar, { path: '/' });
-  } catch (error) {
-    throw dockerError('could not copy the workspace into the container', error);
   }
 }
 

@@ -76,8 +76,19 @@ const dockerBenchmark = (slug: string, image: string) => ({
 });
 
 /** The tool's containers still on the engine. */
+/** The containers of runs (attempts, runtimes); not the score checks that test/run-check.test.ts makes meanwhile. */
 const ownContainers = () =>
-  docker('ps', '-a', '-q', '--filter', 'label=dev.bench-pipeline').split('\n').filter(Boolean);
+  docker(
+    'ps',
+    '-a',
+    '--filter',
+    'label=dev.bench-pipeline',
+    '--format',
+    '{{.ID}} {{.Label "dev.bench-pipeline"}}',
+  )
+    .split('\n')
+    .filter((line) => line && !line.endsWith(' score-check'))
+    .map((line) => line.split(' ')[0]!);
 
 const attemptsOf = async (rig: Rig, slug: string) =>
   (await rig.ls(`benchmarks/${slug}/eval-attempts`)).filter((n) => !n.startsWith('.'));

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connectEngine, type Engine, engineAddress } from '../pipeline/docker.js';
 import { InfraError } from '../pipeline/errors.js';
+import { newAttemptTag } from '../pipeline/processes.js';
 import { Redactor } from '../pipeline/redact.js';
 import { CancelledError } from '../pipeline/task.js';
 import { MERGED_SH } from '../tasks/check-process.js';
@@ -47,6 +48,7 @@ function check(run: string, over: Partial<CheckSpec> = {}) {
     logPath: join(dir, 'check.log'),
     redactor: new Redactor([TOKEN]),
     signal: new AbortController().signal,
+    tag: newAttemptTag(),
     ...over,
   });
 }

@@ -62,7 +62,7 @@ export const OPTIONS = {
     config: { type: 'string' },
     json: { type: 'boolean' },
   },
-  plan: SELECTION,
+  plan: { ...SELECTION, score: { type: 'boolean' } },
   status: { config: { type: 'string' }, json: { type: 'boolean' } },
   graph: { ...SELECTION, format: { type: 'string' } },
   prepare: { model: { type: 'string' }, harness: { type: 'string' }, config: { type: 'string' } },
@@ -76,6 +76,14 @@ export const OPTIONS = {
   },
   new: { ...NEW_OPTIONS, config: { type: 'string' } },
   cache: { config: { type: 'string' }, json: { type: 'boolean' } },
+  score: {
+    harness: { type: 'string', multiple: true },
+    model: { type: 'string' },
+    variant: { type: 'string', multiple: true },
+    concurrency: { type: 'string' },
+    config: { type: 'string' },
+    json: { type: 'boolean' },
+  },
 } as const satisfies Record<string, ParseArgsConfig['options']>;
 
 export type CommandName = keyof typeof OPTIONS;

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
-import { loadConfig } from '../config.js';
-import { buildGraph, type GraphNode, nodeJson } from '../graph.js';
+import { loadConfig, type ResolvedConfig } from '../config.js';
+import { buildGraph, buildScoreGraph, type GraphNode, nodeJson } from '../graph.js';
 import { describeStored, lastErrors, readJournal } from '../journal.js';
 import { shortKey } from '../keys.js';
 import { buildPlan, type Plan } from '../plan.js';
@@ -51,9 +51,12 @@ export async function planCommand({ values, positionals }: ParsedArgs<'plan'>): 
     }
   }
   const spend = expectedSpend(plan);
+  // --score: the score of each complete attempt selected, as `score` would find it.
+  const scores = values.score ? await scoreRows(config, positionals, values) : undefined;
   if (values.json) {
     const nodes = rows.map((n) => nodeJson(n, false));
-    process.stdout.write(`${JSON.stringify({ nodes, expectedSpend: spend }, null, 2)}\n`);
+    const scored = scores && { scores: scores.map((n) => nodeJson(n, false)) };
+    process.stdout.write(`${JSON.stringify({ nodes, expectedSpend: spend, ...scored }, null, 2)}\n`);
     return 0;
   }
   const out: string[] = [];
@@ -90,6 +93,34 @@ export async function planCommand({ values, positionals }: ParsedArgs<'plan'>): 
       `expected spend: ${formatUsd(spend.usd)} (the mean cost of each model's complete attempts)${unknown}`,
     );
   }
+  if (scores) {
+    out.push('scores:');
+    let width = 0;
+    for (const r of scores) width = Math.max(width, `${r.benchmark}/${r.attempt}`.length);
+    for (const r of scores)
+      out.push(
+        `  ${`${r.benchmark}/${r.attempt}`.padEnd(width)}  ${r.state.padEnd(7)}  ${shortKey(r.key).padEnd(12)}  ${r.why}`,
+      );
+    const count = (state: string) => scores.filter((r) => r.state === state).length;
+    out.push(
+      `scores: ${count('done')} done, ${count('missing')} missing, ${count('stale')} stale; score would score ${scores.length - count('done')}`,
+    );
+  }
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
+}
+
+async function scoreRows(
+  config: ResolvedConfig,
+  positionals: string[],
+  values: ParsedArgs<'plan'>['values'],
+) {
+  const { buildScorePlan } = await import('../score-plan.js');
+  const plan = await buildScorePlan(config, {
+    benchmarks: positionals,
+    harness: values.harness,
+    model: values.model,
+    variant: values.variant,
+  });
+  return buildScoreGraph(plan).nodes;
 }

@@ -1,0 +1,121 @@
+import { relative } from 'node:path';
+import { loadConfig } from '../config.js';
+import { connectEngine, engineAddress } from '../docker.js';
+import type { PipelineEvent } from '../events.js';
+import { Executor } from '../executor.js';
+import { describeFailure } from '../failures.js';
+import { buildScoreGraph, type ScoreNode } from '../graph.js';
+import { configRedactor } from '../harness-env.js';
+import { reapDeadMarkers, reapDeadTemps, STAGING_NAME } from '../markers.js';
+import { newRunId } from '../run.js';
+import { buildScorePlan } from '../score-plan.js';
+import { scoreStep } from '../score-steps.js';
+import { NodeStore } from '../state.js';
+import type { ParsedArgs } from './options.js';
+import { positiveInt } from './selection.js';
+
+/**
+ * `score`: every complete attempt selected gets its score in eval-results/, made only where it is
+ * missing or stale. Prints a line per attempt scored and a summary; `--json` prints one object.
+ * Exit 0 when every selected attempt has a score of today's key, 1 when a check could not run.
+ */
+export async function scoreCommand({ values, positionals }: ParsedArgs<'score'>): Promise<number> {
+  const config = await loadConfig(values.config);
+  const plan = await buildScorePlan(config, {
+    benchmarks: positionals,
+    harness: values.harness,
+    model: values.model,
+    variant: values.variant,
+  });
+  const graph = buildScoreGraph(plan);
+  const nodes = graph.nodes as ScoreNode[];
+  const todo = nodes.filter((n) => n.input.action !== 'skip');
+  const engine = todo.some((n) => n.input.input.mode === 'docker')
+    ? await connectEngine(engineAddress(config.docker.host))
+    : undefined;
+  const redactor = configRedactor(config);
+  const json = values.json ?? false;
+  const say = (line: string) => {
+    if (!json) process.stdout.write(`${redactor.redact(line)}\n`);
+  };
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(1);
+    process.stderr.write('\nbench-pipeline: stopping the running checks (again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const results = new Map<string, { total: number; max: number; unscored: number } | 'elsewhere'>();
+  const failures = new Map<string, string>();
+  const emit = (event: PipelineEvent) => {
+    if (event.type === 'node-failed') failures.set(event.node.id, describeFailure(event.failure));
+    else if (event.type === 'warning') say(`warn ${event.message}`);
+    else if (event.type === 'progress') say(event.message);
+  };
+  try {
+    const byBench = new Map(plan.benchmarks.map((b) => [b.bench.slug, b]));
+    // What a killed `score` left: its markers, and the staging directories they name.
+    for (const b of plan.benchmarks) {
+      await reapDeadMarkers(b.paths);
+      await reapDeadTemps([b.paths.staging], STAGING_NAME);
+    }
+    const runId = newRunId();
+    const context = {
+      runId,
+      engine,
+      emit,
+      signal: controller.signal,
+      scored(node: ScoreNode, result: Parameters<typeof results.set>[1]) {
+        results.set(node.id, result);
+        const shown = `${node.benchmark}/${node.attempt}`;
+        if (result === 'elsewhere') say(`${shown}: scored by another invocation meanwhile`);
+        else {
+          const unscored = result.unscored ? `, ${result.unscored} rows to score by hand` : '';
+          const was = node.state === 'stale' ? `; scored again: ${node.why}` : '';
+          say(`${shown}: ${result.total}/${result.max}${unscored}${was}`);
+        }
+      },
+    };
+    await new Executor({
+      emit,
+      storeOf: (benchmark) => new NodeStore(byBench.get(benchmark)!.paths, redactor),
+      redactorOf: () => redactor,
+      stepOf: (node) => scoreStep(node as ScoreNode, byBench.get(node.benchmark)!, context),
+    }).execute(graph, {
+      concurrency: positiveInt('concurrency', values.concurrency) ?? config.concurrency,
+      signal: controller.signal,
+      skip: (node) => (node as ScoreNode).input.action === 'skip',
+    });
+    for (const [id, why] of failures) say(`${id}: ${why}`);
+    const made = [...results.values()].filter((r) => r !== 'elsewhere').length;
+    const summary = {
+      runId,
+      scored: made,
+      alreadyScored: nodes.length - todo.length,
+      failed: failures.size,
+      attempts: nodes.map((n) => ({
+        benchmark: n.benchmark,
+        attempt: n.attempt,
+        state: failures.has(n.id) ? 'failed' : results.has(n.id) ? 'done' : n.state,
+        why:
+          failures.get(n.id) ?? (results.has(n.id) && n.state === 'stale' ? `scored again: ${n.why}` : n.why),
+        dir: relative(process.cwd(), n.input.target),
+        key: n.key,
+      })),
+    };
+    if (json) process.stdout.write(`${redactor.redact(JSON.stringify(summary, null, 2))}\n`);
+    else {
+      say(
+        `score ${runId}: ${made} scored, ${summary.alreadyScored} already scored, ${failures.size} failed ` +
+          `(${nodes.length} complete attempts selected)`,
+      );
+      for (const b of plan.benchmarks)
+        if (b.scores.length) say(`results: ${relative(process.cwd(), b.results)}`);
+    }
+    return failures.size || controller.signal.aborted ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

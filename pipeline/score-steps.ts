@@ -1,0 +1,129 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Scored, scoreAttempt, scoreJsonSchema } from '../tasks/score-attempt.js';
+import { sleep } from './attempt-lifecycle.js';
+import type { Engine } from './docker.js';
+import type { EventSink } from './events.js';
+import type { Step } from './executor.js';
+import type { ScoreNode } from './graph.js';
+import {
+  claimMarker,
+  describeCorrupt,
+  isCorrupt,
+  isMarkerAlive,
+  ownMarker,
+  reapMarker,
+  releaseMarker,
+} from './markers.js';
+import { newAttemptTag } from './processes.js';
+import type { BenchmarkScores } from './score-plan.js';
+import { uniqueSuffix } from './state.js';
+import { readStored } from './stored.js';
+import { throwIfAborted } from './task.js';
+
+/** How often a score held by another live invocation is looked at again. */
+const WAIT_POLL_MS = 250;
+
+export interface ScoreContext {
+  runId: string;
+  /** docker: for the checks of docker-mode attempts. */
+  engine: Engine | undefined;
+  emit: EventSink;
+  signal: AbortSignal;
+  /** Told of each score published (or found published by another invocation meanwhile). */
+  scored(node: ScoreNode, result: Scored | 'elsewhere'): void;
+}
+
+/** The running marker of an attempt's score: beside the attempts' markers, named apart from them. */
+export const scoreMarkerName = (attempt: string) => `${attempt}.score`;
+
+/**
+ * How a score-attempt node runs: it holds the attempt's score marker while it scores (another
+ * invocation scoring the same attempt waits, then finds it done), in a staging directory under
+ * .pipeline/staging/ that one rename publishes. Its output lives in eval-results/, not the store.
+ */
+export function scoreStep(node: ScoreNode, b: BenchmarkScores, sc: ScoreContext): Step<Scored | undefined> {
+  const s = node.input;
+  const marker = scoreMarkerName(s.name);
+  return {
+    key: () => s.key,
+    lookup: false,
+    stored: false,
+    async run(context) {
+      const staging = join(b.paths.staging, `${marker}.${uniqueSuffix()}`);
+      const tag = newAttemptTag();
+      // Done meanwhile by another invocation: score.json of today's key is there.
+      const done = async () => {
+        const read = await readStored(join(s.target, 'score.json'), scoreJsonSchema);
+        return read.ok && read.value.key === s.key.key && s.action !== 'merge';
+      };
+      if (!(await hold(b, marker, { staging, attemptTag: tag }, sc, done))) {
+        sc.scored(node, 'elsewhere');
+        return undefined;
+      }
+      try {
+        const scored = await scoreAttempt.run(
+          {
+            ...s.input,
+            benchmark: b.bench.slug,
+            benchDir: b.bench.dir,
+            attemptDir: s.attemptDir,
+            target: s.target,
+            staging,
+            replaceInto: join(b.results, '.replaced'),
+            runId: sc.runId,
+            manual: s.manual,
+            tag,
+            reuse: s.reuse,
+            container:
+              s.input.mode === 'docker' && sc.engine
+                ? { engine: sc.engine, image: s.input.imageDigest, runId: sc.runId }
+                : undefined,
+          },
+          context(s.key),
+        );
+        sc.scored(node, scored);
+        return scored;
+      } finally {
+        await rm(staging, { recursive: true, force: true });
+        await releaseMarker(b.paths, marker);
+      }
+    },
+  };
+}
+
+/**
+ * Takes the score marker of an attempt: waits while a live invocation holds it, reaps a dead
+ * one's (and its staging). False when, once free, `done` says there is nothing left to do.
+ */
+async function hold(
+  b: BenchmarkScores,
+  name: string,
+  /** What a later invocation needs to clean up after this one, should it die. */
+  leaves: { staging: string; attemptTag: string },
+  sc: ScoreContext,
+  done: () => Promise<boolean>,
+): Promise<boolean> {
+  for (;;) {
+    throwIfAborted(sc.signal);
+    await mkdir(b.paths.staging, { recursive: true });
+    const held = await claimMarker(b.paths, { ...(await ownMarker(sc.runId, name)), ...leaves });
+    if (held === true) {
+      if (!(await done())) return true;
+      await releaseMarker(b.paths, name);
+      return false;
+    }
+    if (held === undefined) continue;
+    if (isCorrupt(held)) {
+      sc.emit({ type: 'warning', message: `${describeCorrupt(held)}: no score is being made; removed` });
+      await reapMarker(b.paths, held);
+    } else if (await isMarkerAlive(held)) {
+      sc.emit({
+        type: 'progress',
+        message: `${b.bench.slug}/${name}: being scored by pid ${held.pid}; waiting`,
+      });
+      await sleep(WAIT_POLL_MS, sc.signal);
+    } else await reapMarker(b.paths, held);
+    if (await done()) return false;
+  }
+}
