@@ -29,51 +29,16 @@ import type { RunHarnessRunInput } from '../tasks/harness-input.js';
 import { HarnessOutput } from '../tasks/harness-output.js';
 import { harnessAdapter } from '../tasks/harnesses/registry.js';
 import { runInContainer } from '../tasks/run-in-container.js';
+import {
+  BASE,
+  docker,
+  dockerBenchmark,
+  dockerConfig,
+  engineUp,
+  IMAGE,
+  imageContext,
+} from './helpers/docker.js';
 import { allFiles, benchmarkFiles, CLI, makeRig, REPO, type Rig, TOKEN, waitFor } from './helpers/rig.js';
-
-const BASE = 'bench-pipeline-test/busybox:1';
-const IMAGE = 'bench-pipeline-test/attempt:1';
-const RUN_ATTEMPT = join(REPO, 'test/fixtures/run-attempt.sh');
-
-const docker = (...args: (string | { input: string })[]) => {
-  const input = args.find((a) => typeof a !== 'string');
-  const argv = args.filter((a): a is string => typeof a === 'string');
-  return execFileSync('docker', argv, { encoding: 'utf8', input: input?.input }).trim();
-};
-const engineUp = (() => {
-  try {
-    docker('image', 'inspect', BASE);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!engineUp && process.env.CI === 'true') {
-  throw new Error(`CI=true but no Docker engine with ${BASE}: run test/docker/engine.sh first`);
-}
-
-/** A Dockerfile context for the test image: the base plus the scripted run-attempt. */
-function imageContext(dir: string, marker = ''): string {
-  mkdirSync(dir, { recursive: true });
-  copyFileSync(RUN_ATTEMPT, join(dir, 'run-attempt'));
-  writeFileSync(
-    join(dir, 'Dockerfile'),
-    `FROM ${BASE}\nCOPY run-attempt /usr/local/bin/run-attempt\n${marker}ENTRYPOINT ["/usr/local/bin/run-attempt"]\n`,
-  );
-  return dir;
-}
-
-/** bench.config.mjs: harness `t` with TEST_TOKEN, and `env` for the container's run-attempt. */
-const dockerConfig = (env: Record<string, string> = {}, extra = '') => `export default {
-  harnesses: { t: { command: ['run-attempt'], tokenEnv: 'TEST_TOKEN', env: ${JSON.stringify({ EXTRA: 'from-config', ...env })} } },
-  ${extra}
-};
-`;
-
-const dockerBenchmark = (slug: string, image: string) => ({
-  ...benchmarkFiles(slug, { image }),
-  'bench.config.mjs': dockerConfig(),
-});
 
 /** The tool's containers still on the engine. */
 /** The containers of runs (attempts, runtimes); not the score checks that test/run-check.test.ts makes meanwhile. */

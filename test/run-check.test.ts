@@ -16,9 +16,8 @@ import { Redactor } from '../pipeline/redact.js';
 import { CancelledError } from '../pipeline/task.js';
 import { MERGED_SH } from '../tasks/check-process.js';
 import { type CheckSpec, LAST_LINE_BYTES, runCheck } from '../tasks/run-check.js';
+import { BASE, docker, engineUp } from './helpers/docker.js';
 import { isRunning, TOKEN, waitFor } from './helpers/rig.js';
-
-const BASE = 'bench-pipeline-test/busybox:1';
 
 /** A key-like variable of the invoking environment, which no check may see. */
 const HOST_KEY = 'ANTHROPIC_API_KEY';
@@ -184,19 +183,6 @@ describe('runCheck, lite mode', () => {
     expect((error as InfraError).message).toContain(join(dir, 'missing'));
   });
 });
-
-const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
-const engineUp = (() => {
-  try {
-    docker('image', 'inspect', BASE);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!engineUp && process.env.CI === 'true') {
-  throw new Error(`CI=true but no Docker engine with ${BASE}: run test/docker/engine.sh first`);
-}
 
 describe.skipIf(!engineUp)('runCheck, docker mode, real engine', () => {
   /** An image whose ENTRYPOINT would swallow the command, were it not replaced. */
