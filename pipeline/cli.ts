@@ -36,7 +36,7 @@ usage:
   bench-pipeline run <benchmark...> [--harness H]... [--model M] [--attempts N] [--more K]
                  [--mode docker|lite] [--concurrency C] [--timeout 30m] [--run-id ID]
                  [--rerun failed|timed-out|stale] [--variant V]... [--update-image] [--build]
-                 [--clean] [--config FILE] [--json]
+                 [--clean] [--score] [--config FILE] [--json]
   bench-pipeline plan <same selection> [--score] [--json]
   bench-pipeline rerun <attempt-dir> [--allow-changed-inputs] [--clean] [--json]
   bench-pipeline status [benchmark...] [--json]

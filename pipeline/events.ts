@@ -45,6 +45,10 @@ export interface RunSummary {
   outputDirs: string[];
   /** USD the run's model traffic cost, as the gateway measured it (priced calls only); null without a gateway. */
   spentUsd: number | null;
+  /** `--score`: the attempts scored; null without it. */
+  scored: number | null;
+  /** `--score`: `<benchmark>/<attempt>: why` of each score that could not be made. */
+  scoreErrors: string[];
 }
 
 export interface AttemptResult {
@@ -77,6 +81,8 @@ export type PipelineEvent =
   | { type: 'node-done'; node: NodeRef; cached: boolean; durationMs: number }
   | { type: 'node-failed'; node: NodeRef; failure: Failure }
   | { type: 'attempt-waiting'; attempt: AttemptRef; ownerPid: number }
+  /** An attempt's score is being made by another live invocation: this one waits for it. */
+  | { type: 'score-waiting'; node: NodeRef; ownerPid: number }
   | { type: 'attempt-start'; attempt: AttemptRef; workspace: string; at: number }
   | { type: 'attempt-end'; result: AttemptResult }
   | { type: 'attempt-skipped'; attempt: AttemptRef; why: 'complete' | 'completed-elsewhere' }
@@ -89,6 +95,14 @@ export type PipelineEvent =
       retry: number;
       of: number;
       waitMs: number;
+    }
+  /** A complete attempt's score, published to eval-results/ (or found published by another invocation). */
+  | {
+      type: 'attempt-scored';
+      node: NodeRef;
+      result: { total: number; max: number; unscored: number } | 'elsewhere';
+      /** Why a score that was there is made again, if it was stale. */
+      again: string | undefined;
     }
   | { type: 'cleanup'; benchmark: string; message: string }
   | { type: 'warning'; message: string }

@@ -7,7 +7,7 @@ import { type SeedInput, seedWorkspace } from '../tasks/seed-workspace.js';
 import { writeRunLog } from '../tasks/write-run-log.js';
 import type { NodeStatus } from './attempt-status.js';
 import { type AttemptLine, type AttemptPlan, lineHasWork, type Plan, UNPINNED } from './plan.js';
-import type { AttemptScore, ScorePlan } from './score-plan.js';
+import type { AttemptScore, BenchmarkScoring, ScorePlan } from './score-plan.js';
 import { type KeyInputs, type TaskName, taskKey } from './task.js';
 
 /**
@@ -57,8 +57,16 @@ export type AttemptNode = NodeBase & {
   input: { line: AttemptLine; planned: AttemptPlan | undefined };
 };
 
-/** The score of a complete attempt (see score-plan.ts): downstream of it, in eval-results/. */
-export type ScoreNode = NodeBase & { task: 'score-attempt'; attempt: string; input: AttemptScore };
+/**
+ * The score of a complete attempt (see score-plan.ts), in eval-results/: as planned (`score`,
+ * `plan --score`), or in a run, after its attempt's write-run-log, made once it is published.
+ */
+export type ScoreNode = NodeBase & {
+  task: 'score-attempt';
+  attempt: string;
+  action: AttemptPlan['action'];
+  input: { scoring: BenchmarkScoring; score: AttemptScore | undefined };
+};
 
 export type GraphNode = BenchmarkNode | AttemptNode | ScoreNode;
 
@@ -85,14 +93,15 @@ export function buildScoreGraph(plan: ScorePlan): Graph {
         key: s.key.key,
         ...s.status,
         action: s.action === 'skip' ? 'skip' : 'run',
-        input: s,
+        input: { scoring: b, score: s },
       });
     }
   }
   return { nodes };
 }
 
-export function buildGraph(plan: Plan): Graph {
+/** `scorings`: `run --score`, a score node after each attempt, by benchmark. */
+export function buildGraph(plan: Plan, scorings?: ReadonlyMap<string, BenchmarkScoring>): Graph {
   const nodes: GraphNode[] = [];
   for (const bp of plan.benchmarks) {
     const benchmark = bp.bench.slug;
@@ -189,6 +198,19 @@ export function buildGraph(plan: Plan): Graph {
           nodes.push(node);
           deps = [node.id];
         }
+        const scoring = scorings?.get(benchmark);
+        if (scoring) {
+          const why = 'scored once the attempt is complete';
+          const input = { scoring, score: undefined };
+          const scored = {
+            task: 'score-attempt' as const,
+            attempt: name,
+            deps,
+            key: '',
+            state: 'missing' as const,
+          };
+          nodes.push({ id: `${benchmark}/${name}/score-attempt`, benchmark, why, action, input, ...scored });
+        }
       }
     }
   }
@@ -256,7 +278,7 @@ function keyInputsOf(node: GraphNode): KeyInputs | null {
       return { params, upstream };
     }
     case 'score-attempt':
-      return scoreAttempt.keyInputs(node.input.input);
+      return node.input.score ? scoreAttempt.keyInputs(node.input.score.input) : null;
     case 'collect':
     case 'write-run-log': {
       const attemptKey = node.input.planned!.key.key;

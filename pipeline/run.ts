@@ -14,6 +14,7 @@ import { connectEngine, engineAddress, LABELS, reapDeadContainers } from './dock
 import { messageOf } from './errors.js';
 import type { AttemptResult, EventSink, PipelineEvent, RunSummary } from './events.js';
 import { Executor } from './executor.js';
+import { describeFailure } from './failures.js';
 import { buildGraph, type GraphNode, isAttemptNode } from './graph.js';
 import {
   configRedactor,
@@ -35,6 +36,8 @@ import { type BenchmarkPlan, buildPlan, hasWork, lineHasWork, type Plan } from '
 import { preflightEnvironment } from './preflight-environment.js';
 import { VersionProbe } from './probe.js';
 import { isolationDeviations, type RunContext, runTempDir } from './run-context.js';
+import { scoringOf } from './score-plan.js';
+import { scoreStep } from './score-steps.js';
 import type { Selection } from './selection.js';
 import { NodeStore } from './state.js';
 
@@ -52,6 +55,8 @@ export interface RunOptions {
   retries: number | undefined;
   /** USD; default config `budget`. */
   maxCostUsd: number | undefined;
+  /** `--score`: each attempt is scored into eval-results/ once it is complete, in the same graph. */
+  score?: boolean;
   signal: AbortSignal;
   emit: EventSink;
 }
@@ -80,7 +85,15 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
   await preflightEnvironment(plan, options.emit);
   await probe.save();
   warnPlaceholderTokens(plan, options.emit);
-  const graph = buildGraph(plan);
+  // --score: each benchmark's scorecard and checks, refused now (exit 2) if it cannot be scored.
+  const scorings = options.score
+    ? new Map(
+        await Promise.all(
+          plan.benchmarks.map(async (bp) => [bp.bench.slug, await scoringOf(bp.bench)] as const),
+        ),
+      )
+    : undefined;
+  const graph = buildGraph(plan, scorings);
   const skip = skipOf(plan, options);
 
   // docker: the engine, when a node of the run needs one.
@@ -111,6 +124,8 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
     outputDirs: [],
     spentUsd: null,
     tempDir: null,
+    scored: options.score ? 0 : null,
+    scoreErrors: [],
   };
   const emit: EventSink = (event) => {
     tally(summary, event);
@@ -232,7 +247,9 @@ export async function runPipeline(config: ResolvedConfig, options: RunOptions): 
           case 'mount-runtime':
             return shared.runtime(node.input, runtimes);
           case 'score-attempt':
-            throw new Error(`${node.id}: run's graph has no score nodes (score makes them)`);
+            return scoreStep(node, { runId, engine, emit, signal: options.signal }, () =>
+              outputs(node.deps[0]!),
+            );
           default: {
             const label = `${node.benchmark}/${node.attempt}`;
             let attempt = attempts.get(label);
@@ -337,6 +354,16 @@ function tally(summary: RunSummary, event: PipelineEvent): void {
     case 'attempt-error':
       summary.errors.push({ attempt: event.attempt, failure: event.failure });
       break;
+    case 'attempt-scored':
+      if (event.result !== 'elsewhere' && summary.scored !== null) summary.scored++;
+      break;
+    case 'node-failed':
+      // A score not made because its attempt was not is that attempt's error, told already.
+      if (event.node.task === 'score-attempt' && event.failure.reason !== 'dependency-failed')
+        summary.scoreErrors.push(
+          `${event.node.benchmark}/${event.node.attempt}: ${describeFailure(event.failure)}`,
+        );
+      break;
     default:
       break;
   }
@@ -344,6 +371,7 @@ function tally(summary: RunSummary, event: PipelineEvent): void {
 
 /** 0: everything asked for is complete; 1: an attempt failed or timed out, or an infrastructure error. */
 export function exitCodeOf(summary: RunSummary): number {
-  const bad = summary.failed.length + summary.timedOut.length + summary.errors.length;
+  const bad =
+    summary.failed.length + summary.timedOut.length + summary.errors.length + summary.scoreErrors.length;
   return bad > 0 || summary.cancelled ? 1 : 0;
 }

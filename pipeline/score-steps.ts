@@ -1,9 +1,11 @@
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { type Scored, scoreAttempt, scoreJsonSchema } from '../tasks/score-attempt.js';
+import type { Published } from '../tasks/write-run-log.js';
 import { sleep } from './attempt-lifecycle.js';
 import type { Engine } from './docker.js';
-import type { EventSink } from './events.js';
+import { InfraError } from './errors.js';
+import type { EventSink, NodeRef } from './events.js';
 import type { Step } from './executor.js';
 import type { ScoreNode } from './graph.js';
 import {
@@ -16,7 +18,8 @@ import {
   releaseMarker,
 } from './markers.js';
 import { newAttemptTag } from './processes.js';
-import type { BenchmarkScores } from './score-plan.js';
+import { readRunLog } from './run-log.js';
+import { type AttemptScore, attemptScore, type BenchmarkScoring } from './score-plan.js';
 import { uniqueSuffix } from './state.js';
 import { readStored } from './stored.js';
 import { throwIfAborted } from './task.js';
@@ -30,8 +33,6 @@ export interface ScoreContext {
   engine: Engine | undefined;
   emit: EventSink;
   signal: AbortSignal;
-  /** Told of each score published (or found published by another invocation meanwhile). */
-  scored(node: ScoreNode, result: Scored | 'elsewhere'): void;
 }
 
 /** The running marker of an attempt's score: beside the attempts' markers, named apart from them. */
@@ -41,24 +42,32 @@ export const scoreMarkerName = (attempt: string) => `${attempt}.score`;
  * How a score-attempt node runs: it holds the attempt's score marker while it scores (another
  * invocation scoring the same attempt waits, then finds it done), in a staging directory under
  * .pipeline/staging/ that one rename publishes. Its output lives in eval-results/, not the store.
+ * A node of `run --score` knows its attempt once the attempt is published (`upstream`).
  */
-export function scoreStep(node: ScoreNode, b: BenchmarkScores, sc: ScoreContext): Step<Scored | undefined> {
-  const s = node.input;
-  const marker = scoreMarkerName(s.name);
+export function scoreStep(
+  node: ScoreNode,
+  sc: ScoreContext,
+  upstream: () => unknown,
+): Step<Scored | undefined> {
+  const b = node.input.scoring;
   return {
-    key: () => s.key,
+    key: () => node.input.score?.key,
     lookup: false,
     stored: false,
     async run(context) {
+      const s = node.input.score ?? (await publishedScore(node, upstream));
+      if (!s || s.action === 'skip') return undefined;
+      const marker = scoreMarkerName(s.name);
       const staging = join(b.paths.staging, `${marker}.${uniqueSuffix()}`);
       const tag = newAttemptTag();
+      const ref = { ...nodeRef(node), attempt: s.name };
       // Done meanwhile by another invocation: score.json of today's key is there.
       const done = async () => {
         const read = await readStored(join(s.target, 'score.json'), scoreJsonSchema);
         return read.ok && read.value.key === s.key.key && s.action !== 'merge';
       };
-      if (!(await hold(b, marker, { staging, attemptTag: tag }, sc, done))) {
-        sc.scored(node, 'elsewhere');
+      if (!(await hold(b, ref, marker, { staging, attemptTag: tag }, sc, done))) {
+        sc.emit({ type: 'attempt-scored', node: ref, result: 'elsewhere', again: undefined });
         return undefined;
       }
       try {
@@ -82,7 +91,8 @@ export function scoreStep(node: ScoreNode, b: BenchmarkScores, sc: ScoreContext)
           },
           context(s.key),
         );
-        sc.scored(node, scored);
+        const again = s.status.state === 'stale' ? s.status.why : undefined;
+        sc.emit({ type: 'attempt-scored', node: ref, result: scored, again });
         return scored;
       } finally {
         await rm(staging, { recursive: true, force: true });
@@ -92,12 +102,31 @@ export function scoreStep(node: ScoreNode, b: BenchmarkScores, sc: ScoreContext)
   };
 }
 
+const nodeRef = (node: ScoreNode): NodeRef => ({ id: node.id, task: node.task, benchmark: node.benchmark });
+
+/**
+ * `run --score`: the score of the attempt this node follows, now that it is complete: the one
+ * the plan found complete, or the one just published (whose name a `--more` attempt has only now).
+ */
+async function publishedScore(node: ScoreNode, upstream: () => unknown): Promise<AttemptScore | undefined> {
+  const published = node.action === 'skip' ? undefined : (upstream() as Partial<Published>);
+  // Skipped: completed by another invocation meanwhile, under the planned name.
+  const name = published?.dir ? basename(published.dir) : node.attempt;
+  const read = await readRunLog(join(node.input.scoring.paths.attempts, name));
+  if (!read.ok) {
+    const message = `${name}: no run-log to score: ${read.why}`;
+    throw new InfraError(message, { reason: 'io', message });
+  }
+  return attemptScore(node.input.scoring, name, read.value);
+}
+
 /**
  * Takes the score marker of an attempt: waits while a live invocation holds it, reaps a dead
  * one's (and its staging). False when, once free, `done` says there is nothing left to do.
  */
 async function hold(
-  b: BenchmarkScores,
+  b: BenchmarkScoring,
+  node: NodeRef,
   name: string,
   /** What a later invocation needs to clean up after this one, should it die. */
   leaves: { staging: string; attemptTag: string },
@@ -118,10 +147,7 @@ async function hold(
       sc.emit({ type: 'warning', message: `${describeCorrupt(held)}: no score is being made; removed` });
       await reapMarker(b.paths, held);
     } else if (await isMarkerAlive(held)) {
-      sc.emit({
-        type: 'progress',
-        message: `${b.bench.slug}/${name}: being scored by pid ${held.pid}; waiting`,
-      });
+      sc.emit({ type: 'score-waiting', node, ownerPid: held.pid });
       await sleep(WAIT_POLL_MS, sc.signal);
     } else await reapMarker(b.paths, held);
     if (await done()) return false;

@@ -63,7 +63,7 @@ describe.skipIf(!engineUp)('score, docker mode, real engine', () => {
     expect(inspect.Config.Labels['dev.bench-pipeline.attempt']).toBe('t-m1-attempt-1');
     const r = await scoring.done;
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain('d/t-m1-attempt-1: 3/3');
+    expect(r.stdout).toContain('score  d/t-m1-attempt-1  3/3');
     expect(scoreCheckContainers()).toEqual([]);
 
     const sheet = parseCsv(await rig.read('benchmarks/d/eval-results/t-m1-attempt-1/score.csv'));

@@ -222,6 +222,35 @@ describe('score, lite mode', () => {
     expect(await sleepers('sleep 37.25')).toEqual([]);
   });
 
+  it('run --score scores each attempt as it is published, --more ones too; a second run scores nothing', async () => {
+    const rig = await scoredRig([]);
+    const count = join(rig.dir, 'checks.txt');
+    await rig.write({
+      'benchmarks/b/runner.yaml': runnerYaml('b', { allowed_harnesses: '\n  - w' }) + scoring(count),
+      'benchmarks/b/prompt.md': 'Write your answer into answer.txt. Ask no follow-up questions.\n',
+      'benchmarks/b/context.md': 'Context.\n',
+      'benchmarks/b/scorecard.md': SCORECARD,
+      'benchmarks/b/hidden/check.sh': 'echo "answer: $(cat answer.txt)"; grep -qx good answer.txt\n',
+    });
+    const r = await rig.cli(['run', '--harness', 'w', '--model', 'good', '--attempts', '2', '--score']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/score {2}b\/w-good-attempt-1 {2}7\/10, 1 rows to score by hand/);
+    expect(r.stdout).toContain('scored 2 attempts into eval-results/, 0 not scored');
+    expect(await rig.ls('benchmarks/b/eval-results')).toEqual(['w-good-attempt-1', 'w-good-attempt-2']);
+    expect(await checksRun(rig)).toBe(6);
+
+    const more = await rig.cli(['run', '--harness', 'w', '--model', 'good', '--more', '1', '--score']);
+    expect(more.code, more.stdout + more.stderr).toBe(0);
+    expect(more.stdout).toContain('score  b/w-good-attempt-3  7/10');
+    expect(await checksRun(rig)).toBe(9);
+
+    const again = await rig.cli(['run', '--harness', 'w', '--model', 'good', '--attempts', '3', '--score']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toContain('0 completed');
+    expect(again.stdout).toContain('scored 0 attempts into eval-results/');
+    expect(await checksRun(rig)).toBe(9);
+  });
+
   it('two concurrent score invocations never collide: each attempt is scored once', async () => {
     const rig = await scoredRig();
     const [a, b] = await Promise.all([rig.cli(['score']), rig.cli(['score'])]);

@@ -54,6 +54,7 @@ export const OPTIONS = {
     build: { type: 'boolean' },
     retries: { type: 'string' },
     'max-cost': { type: 'string' },
+    score: { type: 'boolean' },
   },
   rerun: {
     'allow-changed-inputs': { type: 'boolean' },

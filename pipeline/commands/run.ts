@@ -43,6 +43,7 @@ export async function runCommand({ values, positionals }: ParsedArgs<'run'>): Pr
       build: values.build ?? false,
       retries: retriesFlag(values.retries),
       maxCostUsd: maxCostFlag(values['max-cost']),
+      score: values.score ?? false,
     },
     values.json,
   );

@@ -7,6 +7,7 @@ import { describeFailure } from '../failures.js';
 import { buildScoreGraph, type ScoreNode } from '../graph.js';
 import { configRedactor } from '../harness-env.js';
 import { reapDeadMarkers, reapDeadTemps, STAGING_NAME } from '../markers.js';
+import { plainLine } from '../reporters/plain.js';
 import { newRunId } from '../run.js';
 import { buildScorePlan } from '../score-plan.js';
 import { scoreStep } from '../score-steps.js';
@@ -29,8 +30,8 @@ export async function scoreCommand({ values, positionals }: ParsedArgs<'score'>)
   });
   const graph = buildScoreGraph(plan);
   const nodes = graph.nodes as ScoreNode[];
-  const todo = nodes.filter((n) => n.input.action !== 'skip');
-  const engine = todo.some((n) => n.input.input.mode === 'docker')
+  const todo = nodes.filter((n) => n.action !== 'skip');
+  const engine = todo.some((n) => n.input.score?.input.mode === 'docker')
     ? await connectEngine(engineAddress(config.docker.host))
     : undefined;
   const redactor = configRedactor(config);
@@ -46,12 +47,14 @@ export async function scoreCommand({ values, positionals }: ParsedArgs<'score'>)
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const results = new Map<string, { total: number; max: number; unscored: number } | 'elsewhere'>();
+  const scored = new Set<string>();
   const failures = new Map<string, string>();
+  const waited = new Set<string>();
   const emit = (event: PipelineEvent) => {
     if (event.type === 'node-failed') failures.set(event.node.id, describeFailure(event.failure));
-    else if (event.type === 'warning') say(`warn ${event.message}`);
-    else if (event.type === 'progress') say(event.message);
+    if (event.type === 'attempt-scored' && event.result !== 'elsewhere') scored.add(event.node.id);
+    const line = plainLine(event, waited);
+    if (line !== undefined) say(line);
   };
   try {
     const byBench = new Map(plan.benchmarks.map((b) => [b.bench.slug, b]));
@@ -61,53 +64,36 @@ export async function scoreCommand({ values, positionals }: ParsedArgs<'score'>)
       await reapDeadTemps([b.paths.staging], STAGING_NAME);
     }
     const runId = newRunId();
-    const context = {
-      runId,
-      engine,
-      emit,
-      signal: controller.signal,
-      scored(node: ScoreNode, result: Parameters<typeof results.set>[1]) {
-        results.set(node.id, result);
-        const shown = `${node.benchmark}/${node.attempt}`;
-        if (result === 'elsewhere') say(`${shown}: scored by another invocation meanwhile`);
-        else {
-          const unscored = result.unscored ? `, ${result.unscored} rows to score by hand` : '';
-          const was = node.state === 'stale' ? `; scored again: ${node.why}` : '';
-          say(`${shown}: ${result.total}/${result.max}${unscored}${was}`);
-        }
-      },
-    };
+    const context = { runId, engine, emit, signal: controller.signal };
     await new Executor({
       emit,
       storeOf: (benchmark) => new NodeStore(byBench.get(benchmark)!.paths, redactor),
       redactorOf: () => redactor,
-      stepOf: (node) => scoreStep(node as ScoreNode, byBench.get(node.benchmark)!, context),
+      stepOf: (node) => scoreStep(node as ScoreNode, context, () => undefined),
     }).execute(graph, {
       concurrency: positiveInt('concurrency', values.concurrency) ?? config.concurrency,
       signal: controller.signal,
-      skip: (node) => (node as ScoreNode).input.action === 'skip',
+      skip: (node) => (node as ScoreNode).action === 'skip',
     });
-    for (const [id, why] of failures) say(`${id}: ${why}`);
-    const made = [...results.values()].filter((r) => r !== 'elsewhere').length;
     const summary = {
       runId,
-      scored: made,
+      scored: scored.size,
       alreadyScored: nodes.length - todo.length,
       failed: failures.size,
       attempts: nodes.map((n) => ({
         benchmark: n.benchmark,
         attempt: n.attempt,
-        state: failures.has(n.id) ? 'failed' : results.has(n.id) ? 'done' : n.state,
+        state: failures.has(n.id) ? 'failed' : scored.has(n.id) ? 'done' : n.state,
         why:
-          failures.get(n.id) ?? (results.has(n.id) && n.state === 'stale' ? `scored again: ${n.why}` : n.why),
-        dir: relative(process.cwd(), n.input.target),
+          failures.get(n.id) ?? (scored.has(n.id) && n.state === 'stale' ? `scored again: ${n.why}` : n.why),
+        dir: n.input.score && relative(process.cwd(), n.input.score.target),
         key: n.key,
       })),
     };
     if (json) process.stdout.write(`${redactor.redact(JSON.stringify(summary, null, 2))}\n`);
     else {
       say(
-        `score ${runId}: ${made} scored, ${summary.alreadyScored} already scored, ${failures.size} failed ` +
+        `score ${runId}: ${scored.size} scored, ${summary.alreadyScored} already scored, ${failures.size} failed ` +
           `(${nodes.length} complete attempts selected)`,
       );
       for (const b of plan.benchmarks)

@@ -46,12 +46,30 @@ export function plainLine(event: PipelineEvent, waited: Set<string>): string | u
       waited.add(id);
       return `wait   ${id}  running in another invocation (pid ${event.ownerPid})`;
     }
+    case 'score-waiting': {
+      const id = `${event.node.benchmark}/${event.node.attempt}`;
+      if (waited.has(`score ${id}`)) return undefined;
+      waited.add(`score ${id}`);
+      return `wait   ${id}  being scored by another invocation (pid ${event.ownerPid})`;
+    }
     case 'attempt-skipped':
       return event.why === 'completed-elsewhere'
         ? `skip   ${event.attempt.benchmark}/${event.attempt.name}  completed by another invocation`
         : undefined;
     case 'node-failed':
+      // An attempt's failure is reported as the attempt's; a score's, unless its attempt failed.
+      if (event.node.task === 'score-attempt')
+        return event.failure.reason === 'dependency-failed'
+          ? undefined
+          : `error  ${event.node.benchmark}/${event.node.attempt}  score: ${describeFailure(event.failure)}`;
       return event.node.attempt ? undefined : `error  ${event.node.id}: ${describeFailure(event.failure)}`;
+    case 'attempt-scored': {
+      const shown = `${event.node.benchmark}/${event.node.attempt}`;
+      if (event.result === 'elsewhere') return `score  ${shown}  scored by another invocation meanwhile`;
+      const { total, max, unscored } = event.result;
+      const byHand = unscored ? `, ${unscored} rows to score by hand` : '';
+      return `score  ${shown}  ${total}/${max}${byHand}${event.again ? `; scored again: ${event.again}` : ''}`;
+    }
     case 'cleanup':
       return `clean  ${event.benchmark}: ${event.message}`;
     case 'warning':

@@ -52,7 +52,12 @@ export function renderSummary(s: RunSummary): string {
     lines.push('isolation breaches (an attempt wrote outside its workspace; see its run-log):');
     for (const b of s.isolationBreaches) lines.push(`  ${b}`);
   }
-  if (completed > 0)
-    lines.push('next: score the attempts into eval-results/ beside each eval-attempts/ directory');
+  if (s.scored !== null) {
+    lines.push(`scored ${s.scored} attempts into eval-results/, ${s.scoreErrors.length} not scored`);
+    for (const e of s.scoreErrors) lines.push(`  ${e}`);
+  } else if (completed > 0)
+    lines.push(
+      'next: score the attempts into eval-results/ beside each eval-attempts/ directory: bench-pipeline score',
+    );
   return `${lines.join('\n')}\n`;
 }
