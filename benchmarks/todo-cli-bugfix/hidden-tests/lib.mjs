@@ -107,12 +107,18 @@ export function showStep(step) {
 /**
  * Runs `node --test` in `dir`. Returns its exit code, a one-line summary and every test it ran
  * (suites left out): `name` is the path of names "describe > it", `file` relative to `dir`.
+ * `listOnly`: a name pattern that matches no test, so each is reported (skipped) but not run.
  */
-export function runTests(dir) {
+export function runTests(dir, { listOnly = false } = {}) {
   const events = join(tempDir('events'), 'events.jsonl');
   const r = run(
     process.execPath,
-    ['--test', `--test-reporter=${pathToFileURL(REPORTER).href}`, `--test-reporter-destination=${events}`],
+    [
+      '--test',
+      ...(listOnly ? ['--test-name-pattern=(?!)'] : []),
+      `--test-reporter=${pathToFileURL(REPORTER).href}`,
+      `--test-reporter-destination=${events}`,
+    ],
     { cwd: dir, timeout: 120_000 },
   );
   const records = existsSync(events) ? linesOf(readFileSync(events, 'utf8')).map((l) => JSON.parse(l)) : [];
@@ -180,8 +186,13 @@ function testsOf(records, dir) {
   return tests;
 }
 
-/** The tests of the baseline (its frozen copy), by name. */
+/**
+ * The tests of the baseline (its frozen copy), by name. They are listed, not run (a Node that does
+ * not report the tests a name pattern leaves out runs them), as the baseline passes them all.
+ */
 export function baselineTests() {
+  const listed = runTests(BASELINE, { listOnly: true });
+  if (listed.tests.length > 0) return listed.tests;
   const r = runTests(BASELINE);
   if (!r.passed || r.tests.length === 0)
     throw new Error(`the baseline copy's tests do not pass: ${r.summary}`);
