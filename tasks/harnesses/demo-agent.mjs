@@ -5,6 +5,10 @@
 // writes the files) and todo-cli-bugfix (brownfield: the baseline is the workspace root, and it
 // edits those files in place). For any other task it writes a note saying so and exits 1, which
 // the pipeline records as a failed attempt.
+//
+// Like a real attempt, its solutions are good but not perfect, so that scoring them shows partial
+// credit: its fizzbuzz.mjs exits 1 (not 2) on an invalid N, and its todo-cli fix takes a new id
+// from the last todo's id, which is the highest only while the list is in id order.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -57,7 +61,7 @@ if (import.meta.url === \`file://\${process.argv[1]}\`) {
   const n = process.argv[2] === undefined ? 100 : Number(process.argv[2]);
   if (!Number.isInteger(n) || n < 1) {
     console.error('usage: fizzbuzz.mjs [N], N a positive integer');
-    process.exit(2);
+    process.exit(1);
   }
   console.log(fizzbuzz(n).join('\\n'));
 }
@@ -114,18 +118,18 @@ export function clearDone(todos) {
 }
 
 /**
- * The id for a new todo: one past the highest in the list, 1 for an empty list. The length of
- * the list is not enough: after a removal it can equal an id still in use.
+ * The id for a new todo: one past the last todo's, 1 for an empty list. The length of the list
+ * is not enough: after a removal it can equal an id still in use.
  * @param {Todo[]} todos
  */
 function nextId(todos) {
-  return todos.reduce((max, t) => Math.max(max, t.id), 0) + 1;
+  return todos.length === 0 ? 1 : todos.at(-1).id + 1;
 }
 
 /** @param {Todo[]} todos @param {number} id */
 function findTodo(`,
   );
-  step('src/todos.mjs: new ids from the highest id (nextId); clearDone');
+  step('src/todos.mjs: new ids from the last id (nextId); clearDone');
 
   edit(
     'bin/todo.mjs',
@@ -162,14 +166,6 @@ function findTodo(`,
     const todos = removeTodo(listOf('Buy milk', 'Call the bank', 'Book flights'), 1);
     const { todo } = addTodo(todos, 'Renew passport');
     assert.equal(todo.id, 4);
-  });
-
-  it('goes one past the highest id, in any order', () => {
-    const todos = [
-      { id: 5, text: 'Five', done: false },
-      { id: 2, text: 'Two', done: false },
-    ];
-    assert.equal(addTodo(todos, 'Six').todo.id, 6);
   });
 });
 
