@@ -16,7 +16,7 @@ const verdicts = ['x', '-3', '2.5'].map((arg) => {
   console.log(
     `node fizzbuzz.mjs ${JSON.stringify(arg)}: ${ending(r)}; stderr: ${JSON.stringify(linesOf(r.stderr).slice(0, 3).join('\n'))}; ${out} lines on stdout${right ? '' : `  WRONG: expected exit 2 and a usage line on stderr`}`,
   );
-  return { arg, r, right, nonZero: !r.timedOut && r.code !== 0 && r.code !== null };
+  return { arg, r, usage, right, nonZero: !r.timedOut && r.code !== 0 && r.code !== null };
 });
 const [x, ...others] = verdicts;
 if (x.right && others.every((v) => v.right))
@@ -30,5 +30,11 @@ if (x.right)
       .map((v) => JSON.stringify(v.arg))
       .join(', ')}`,
   );
-if (x.nonZero) finish(1, MAX, 'partial: x exits non-zero, but not with code 2 and a usage line');
+if (x.nonZero) {
+  const off = [
+    x.r.code === 2 ? '' : `exits ${x.r.code}, not 2`,
+    x.usage ? '' : 'prints no usage line on stderr',
+  ];
+  finish(1, MAX, `partial: x is refused, but ${off.filter(Boolean).join(' and ')}`);
+}
 finish(0, MAX, 'zero: node fizzbuzz.mjs x does not fail');
