@@ -5,12 +5,12 @@ import { parseManualCsv, type ScoreRow } from '../tasks/score-sheet.js';
 import { AttemptRecords } from './attempt-records.js';
 import type { NodeStatus } from './attempt-status.js';
 import { attemptDirs, attemptName } from './attempts.js';
-import { selectBenchmarks } from './benchmarks.js';
+import { namedOrAllBenchmarks } from './benchmarks.js';
 import { checkFiles } from './check-files.js';
 import type { ResolvedConfig } from './config.js';
 import { type Diagnostic, errnoCode, UsageError } from './errors.js';
 import { diffPreimages, type NodeKey, type Preimage, sha256 } from './keys.js';
-import type { Benchmark } from './manifest.js';
+import { type Benchmark, loadBenchmark } from './manifest.js';
 import type { RunLog } from './run-log.js';
 import { parseScorecard, SCORECARD } from './scorecard.js';
 import { type StatePaths, statePaths } from './state.js';
@@ -62,8 +62,13 @@ export const MANUAL_CSV = 'manual.csv';
  */
 export async function buildScorePlan(config: ResolvedConfig, selection: ScoreSelection): Promise<ScorePlan> {
   const benchmarks: BenchmarkScores[] = [];
-  for (const bench of await selectBenchmarks(config, selection.benchmarks))
-    benchmarks.push(await planBenchmark(bench, selection));
+  // None named: every benchmark that has attempts (one without is no reason to stop).
+  for (const slug of await namedOrAllBenchmarks(config, selection.benchmarks)) {
+    const bench = await loadBenchmark(join(config.benchmarksDir, slug));
+    const names = await attemptNames(statePaths(bench.dir));
+    if (names.length || selection.benchmarks.length)
+      benchmarks.push(await planBenchmark(bench, names, selection));
+  }
   return { config, benchmarks };
 }
 
@@ -115,13 +120,19 @@ export async function scoringOf(bench: Benchmark): Promise<BenchmarkScoring> {
   };
 }
 
-async function planBenchmark(bench: Benchmark, selection: ScoreSelection): Promise<BenchmarkScores> {
+/** The names of a benchmark's attempt directories, by model-id and index. */
+async function attemptNames(paths: StatePaths): Promise<string[]> {
+  const taken = await attemptDirs(paths.attempts);
+  return [...taken].flatMap(([id, ns]) => [...ns].sort((a, b) => a - b).map((n) => attemptName(id, n)));
+}
+
+async function planBenchmark(
+  bench: Benchmark,
+  names: readonly string[],
+  selection: ScoreSelection,
+): Promise<BenchmarkScores> {
   const scoring = await scoringOf(bench);
   const { paths } = scoring;
-  const taken = await attemptDirs(paths.attempts);
-  const names = [...taken].flatMap(([id, ns]) =>
-    [...ns].sort((a, b) => a - b).map((n) => attemptName(id, n)),
-  );
   const records = await AttemptRecords.load(paths, bench.slug);
   const found = await records.getMany(names);
   const scores: AttemptScore[] = [];

@@ -117,6 +117,35 @@ describe('the shipped demo', () => {
     expect(tests).toMatch(/^# fail 0$/m);
   });
 
+  it('the demo run, then score: the hidden checks give real scores, and a second score runs none', async () => {
+    const rig = await demoRig(['fizzbuzz-cli', 'todo-cli-bugfix']);
+    const config = ['--config', 'bench.config.ts'];
+    const run = await rig.cli([
+      'run',
+      'fizzbuzz-cli',
+      'todo-cli-bugfix',
+      '--harness',
+      'demo',
+      '--attempts',
+      '1',
+      ...config,
+    ]);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    const score = await rig.cli(['score', ...config]);
+    expect(score.code, score.stderr + score.stdout).toBe(0);
+    // The demo agent's slips: exit 1 for an invalid N; new todo ids from the last todo, not the highest.
+    expect(score.stdout).toContain(
+      'score  fizzbuzz-cli/demo-default-attempt-1  9/11, 1 row to score by hand',
+    );
+    expect(score.stdout).toContain(
+      'score  todo-cli-bugfix/demo-default-attempt-1  18/22, 2 rows to score by hand',
+    );
+    const csv = await rig.read('benchmarks/fizzbuzz-cli/eval-results/demo-default-attempt-1/score.csv');
+    expect(csv).toMatch(/^Invalid N exits 2 with a usage line on stderr,1,2,"SCORE 1\/2, exit 1: /m);
+    const again = await rig.cli(['score', ...config]);
+    expect(again.stdout).toContain('0 scored, 2 already scored, 0 failed');
+  });
+
   it("this repository's own config plans the demo with no side effects", () => {
     const benchmarks = ['fizzbuzz-cli', 'todo-cli-bugfix'];
     const out = execFileSync(process.execPath, [CLI, 'plan', ...benchmarks, '--harness', 'demo', '--json'], {

@@ -234,7 +234,7 @@ describe('score, lite mode', () => {
     });
     const r = await rig.cli(['run', '--harness', 'w', '--model', 'good', '--attempts', '2', '--score']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/score {2}b\/w-good-attempt-1 {2}7\/10, 1 rows to score by hand/);
+    expect(r.stdout).toMatch(/score {2}b\/w-good-attempt-1 {2}7\/10, 1 row to score by hand/);
     expect(r.stdout).toContain('scored 2 attempts into eval-results/, 0 not scored');
     expect(await rig.ls('benchmarks/b/eval-results')).toEqual(['w-good-attempt-1', 'w-good-attempt-2']);
     expect(await checksRun(rig)).toBe(6);

@@ -67,7 +67,7 @@ export function plainLine(event: PipelineEvent, waited: Set<string>): string | u
       const shown = `${event.node.benchmark}/${event.node.attempt}`;
       if (event.result === 'elsewhere') return `score  ${shown}  scored by another invocation meanwhile`;
       const { total, max, unscored } = event.result;
-      const byHand = unscored ? `, ${unscored} rows to score by hand` : '';
+      const byHand = unscored ? `, ${unscored} row${unscored === 1 ? '' : 's'} to score by hand` : '';
       return `score  ${shown}  ${total}/${max}${byHand}${event.again ? `; scored again: ${event.again}` : ''}`;
     }
     case 'cleanup':
