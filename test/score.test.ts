@@ -147,6 +147,8 @@ describe('score, lite mode', () => {
     );
     expect(plan.stdout).toMatch(/c\/w-good-attempt-1\s+done\s+\w+\s+scored 7\/10, 1 of 4 rows unscored/);
     expect(plan.stdout).toContain('scores: 2 done, 0 missing, 2 stale; score would score 2');
+    const status = await rig.cli(['status', 'b']);
+    expect(status.stdout).toMatch(/w-good: 1 complete .*\n {4}scores: 0 done, 0 missing, 1 stale/);
     expect(await checksRun(rig)).toBe(12);
     const rescored = await rig.cli(['score', 'b', 'c', '--json']);
     expect(rescored.code, rescored.stderr).toBe(0);

@@ -14,6 +14,7 @@ import { buildPlan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
 import { formatUsd } from '../reporters/summary.js';
 import type { RunLog } from '../run-log.js';
+import { buildScorePlan } from '../score-plan.js';
 import { statePaths } from '../state.js';
 import type { ParsedArgs } from './options.js';
 import { selectionFrom } from './selection.js';
@@ -27,6 +28,8 @@ interface ModelStatus {
   stale: number;
   /** Directories named as attempts without a valid run-log.json: not complete. */
   invalid: number;
+  /** The complete attempts' scores in eval-results/, by state (see `plan --score`). */
+  scores: { done: number; missing: number; stale: number };
   attempts: {
     n: number;
     outcome: string;
@@ -46,6 +49,8 @@ interface BenchmarkStatus {
   recentErrors: { at: string; attempt: string; failure: unknown }[];
   /** Set when today's keys could not be computed (so staleness is unknown). */
   keysUnavailable?: string;
+  /** Set when the scores could not be looked at (no scorecard, a check that is wrong). */
+  scoresUnavailable?: string;
 }
 
 async function benchmarkStatus(
@@ -86,6 +91,18 @@ async function benchmarkStatus(
     }
   }
 
+  // The state of each complete attempt's score.
+  const scores = new Map<string, string>();
+  let scoresUnavailable: string | undefined;
+  if (lines.size) {
+    try {
+      const plan = await buildScorePlan(config, { benchmarks: [slug] });
+      for (const s of plan.benchmarks[0]?.scores ?? []) scores.set(s.name, s.status.state);
+    } catch (error) {
+      scoresUnavailable = messageOf(error).split('\n')[0];
+    }
+  }
+
   const models: ModelStatus[] = [];
   for (const [id, ns] of [...taken].sort(([a], [b]) => a.localeCompare(b))) {
     const m: ModelStatus = {
@@ -96,6 +113,7 @@ async function benchmarkStatus(
       timedOut: 0,
       stale: 0,
       invalid: 0,
+      scores: { done: 0, missing: 0, stale: 0 },
       attempts: [],
     };
     for (const n of [...ns].sort((a, b) => a - b)) {
@@ -120,6 +138,8 @@ async function benchmarkStatus(
       else if (outcome === 'failed') m.failed++;
       else if (outcome === 'timed-out') m.timedOut++;
       if (state.state === 'stale') m.stale++;
+      const score = scores.get(name);
+      if (score === 'done' || score === 'missing' || score === 'stale') m.scores[score]++;
       m.attempts.push({
         n,
         outcome,
@@ -156,6 +176,7 @@ async function benchmarkStatus(
     corruptMarkers,
     recentErrors,
     ...(keysUnavailable && { keysUnavailable }),
+    ...(scoresUnavailable && { scoresUnavailable }),
   };
 }
 
@@ -202,6 +223,8 @@ export async function statusCommand({ values, positionals }: ParsedArgs<'status'
       out.push(
         `  ${m.modelId}: ${m.complete} complete (${m.succeeded} succeeded, ${m.failed} failed, ${m.timedOut} timed out${stale})${invalid}`,
       );
+      if (m.complete && !s.scoresUnavailable)
+        out.push(`    scores: ${m.scores.done} done, ${m.scores.missing} missing, ${m.scores.stale} stale`);
       for (const a of m.attempts) {
         if (a.outcome === 'invalid') out.push(`    attempt ${a.n} ${a.why}`);
         if (a.summary) out.push(`    attempt ${a.n}: ${summaryLine(a.summary)}`);
@@ -218,6 +241,7 @@ export async function statusCommand({ values, positionals }: ParsedArgs<'status'
       out.push(`  corrupt marker ${relative(process.cwd(), c.path)} (${c.why}), cleaned up by the next run`);
     for (const e of s.recentErrors) out.push(`  error ${e.at} ${e.attempt}: ${describeStored(e.failure)}`);
     if (s.keysUnavailable) out.push(`  (staleness unknown: ${s.keysUnavailable})`);
+    if (s.scoresUnavailable) out.push(`  (scores unknown: ${s.scoresUnavailable})`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
