@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import {
   attachOutput,
   createContainer,
@@ -16,15 +15,12 @@ import {
 import { atPath, errnoCode, InfraError, ioError } from '../pipeline/errors.js';
 import { processStart } from '../pipeline/markers.js';
 import { ATTEMPT_ENV, killTagged } from '../pipeline/processes.js';
-import { deadline, drain } from './harness-process.js';
+import { deadline, drain, startGroup } from './harness-process.js';
 
 /**
  * One score check's `sh -c` as a process group on this machine (lite) or in a container of its
  * own (docker): how it starts, is stopped and ends. What its output becomes is run-check's.
  */
-
-/** After SIGTERM, how long a check gets to exit before its process group is killed. */
-const KILL_GRACE_MS = 5_000;
 
 /** Where the check runs in docker mode: a new container from the attempt's image. */
 export interface CheckContainer {
@@ -109,51 +105,24 @@ export async function checkOnHost(p: CheckProcess): Promise<CheckEnded> {
 async function runGroup(p: CheckProcess, home: string): Promise<CheckEnded> {
   const { tag } = p;
   const [sh, ...args] = MERGED_SH;
-  const child = spawn(sh, [...args, p.run], {
-    cwd: p.workspace,
-    env: checkEnv(home, tag),
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child.once('exit', (code, sig) => resolve([code, sig])),
-  );
-  const spawned = await new Promise<Error | undefined>((resolve) => {
-    child.once('spawn', () => resolve(undefined));
-    child.once('error', (error) => resolve(error));
-  });
-  if (spawned) {
-    const message = `could not start a check (sh -c) in ${p.workspace}: ${spawned.message}`;
+  const group = await startGroup(sh, [...args, p.run], { cwd: p.workspace, env: checkEnv(home, tag) });
+  if (group instanceof Error) {
+    const message = `could not start a check (sh -c) in ${p.workspace}: ${group.message}`;
     throw new InfraError(message, { reason: 'spawn-failed', message });
   }
   const started = Date.now();
-  const pid = child.pid!;
-  const killGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // The group is gone already.
-    }
-  };
-  let escalation: NodeJS.Timeout | undefined;
-  const limit = deadline(p.timeoutMs, p.stop, () => {
-    killGroup('SIGTERM');
-    escalation ??= setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
-  });
-  const copy = (from: Readable, to: Writable) => {
-    from.pipe(to, { end: false });
-    return new Promise<void>((resolve) => from.once('close', resolve));
-  };
-  const streams = Promise.all([copy(child.stdout, p.stdout), copy(child.stderr, p.stderr)]);
+  const { child, exited } = group;
+  const limit = deadline(p.timeoutMs, p.stop, group.stop);
+  const streams = group.pipe(p.stdout, p.stderr);
   let ended: [number | null, NodeJS.Signals | null];
   try {
     ended = await exited;
   } finally {
     limit.clear();
-    clearTimeout(escalation);
+    group.done();
     // Nothing a check started outlives it: the next check, or the score, reads the workspace.
     await killTagged(tag);
-    killGroup('SIGKILL');
+    group.kill('SIGKILL');
     await drain(streams, [], () => {
       child.stdout.destroy();
       child.stderr.destroy();

@@ -1,9 +1,75 @@
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import type { RunHarnessRunInput } from './harness-input.js';
 
 /**
  * What running a harness takes, on the host or in a container alike: its arguments, a deadline,
  * and the wait for its last output.
  */
+
+/** After SIGTERM, how long a process group gets to exit before it is killed. */
+const KILL_GRACE_MS = 5_000;
+
+/** A process started in a group of its own (see startGroup), its output not yet read. */
+export interface Group {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  pid: number;
+  /** Listened for from the start: a quick process can exit before anyone awaits it. */
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
+  /** Sends `signal` to the whole group; one that is gone is fine. */
+  kill(signal: NodeJS.Signals): void;
+  /** SIGTERM to the group, then SIGKILL after a grace period (once, however often it is called). */
+  stop(): void;
+  /** Pipes its stdout and stderr into these, not ending them; resolves once both are closed. */
+  pipe(stdout: Writable, stderr: Writable): Promise<unknown>;
+  /** Forgets a pending SIGKILL of `stop`. */
+  done(): void;
+}
+
+/**
+ * Starts `program` in a process group of its own (so that everything it starts can be stopped
+ * with it), stdin closed; resolves once it runs, or with the error that kept it from starting.
+ */
+export async function startGroup(
+  program: string,
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<Group | NodeJS.ErrnoException> {
+  const child = spawn(program, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('exit', (code, sig) => resolve([code, sig])),
+  );
+  const spawned = await new Promise<Error | undefined>((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', (error) => resolve(error));
+  });
+  if (spawned) return spawned;
+  const pid = child.pid!;
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // The group is gone already.
+    }
+  };
+  let escalation: NodeJS.Timeout | undefined;
+  const copy = (from: Readable, to: Writable) => {
+    from.pipe(to, { end: false });
+    return new Promise<void>((resolve) => from.once('close', resolve));
+  };
+  return {
+    child,
+    pid,
+    exited,
+    kill,
+    stop() {
+      kill('SIGTERM');
+      escalation ??= setTimeout(() => kill('SIGKILL'), KILL_GRACE_MS);
+    },
+    pipe: (stdout, stderr) => Promise.all([copy(child.stdout, stdout), copy(child.stderr, stderr)]),
+    done: () => clearTimeout(escalation),
+  };
+}
 
 /** How long the output of an exited harness may take to arrive. */
 const DRAIN_MS = 2_000;
