@@ -2,7 +2,6 @@ import { collect } from '../tasks/collect.js';
 import { type MountRuntimeInput, mountRuntime } from '../tasks/mount-runtime.js';
 import { type PinDigestInput, pinDigest } from '../tasks/pin-digest.js';
 import { type ResolveImageInput, resolveImage } from '../tasks/resolve-image.js';
-import { scoreAttempt } from '../tasks/score-attempt.js';
 import { type SeedInput, seedWorkspace } from '../tasks/seed-workspace.js';
 import { writeRunLog } from '../tasks/write-run-log.js';
 import type { NodeStatus } from './attempt-status.js';
@@ -277,8 +276,10 @@ function keyInputsOf(node: GraphNode): KeyInputs | null {
       const { params, upstream } = node.input.planned!.key.preimage;
       return { params, upstream };
     }
-    case 'score-attempt':
-      return node.input.score ? scoreAttempt.keyInputs(node.input.score.input) : null;
+    case 'score-attempt': {
+      const preimage = node.input.score?.key.preimage;
+      return preimage ? { params: preimage.params, upstream: preimage.upstream } : null;
+    }
     case 'collect':
     case 'write-run-log': {
       const attemptKey = node.input.planned!.key.key;
