@@ -8,11 +8,9 @@ import { exists } from './fs-atomic.js';
 import {
   claimMarker,
   describeCorrupt,
-  isCorrupt,
-  isMarkerAlive,
+  holdMarker,
   ownMarker,
   type RunningMarker,
-  reapMarker,
   releaseMarker,
   updateMarker,
 } from './markers.js';
@@ -20,21 +18,7 @@ import { newAttemptTag } from './processes.js';
 import type { Redactor } from './redact.js';
 import type { RunLog } from './run-log.js';
 import { type StatePaths, uniqueSuffix } from './state.js';
-import { type TaskContext, taskKey, throwIfAborted } from './task.js';
-
-/** How often a wait on another invocation's attempt looks again. */
-const WAIT_POLL_MS = 200;
-
-export const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
+import { type TaskContext, taskKey } from './task.js';
 
 /**
  * The next index to try per model id, for one invocation: eval-attempts/ is listed once per model
@@ -83,12 +67,11 @@ export class AttemptLifecycle {
     return this.#marker.attemptTag!;
   }
 
-  /** One try at attempt `ref`'s marker: the lifecycle, or who holds it. */
-  static async #tryClaim(paths: StatePaths, runId: string, ref: AttemptRef, redactor: Redactor) {
+  /** A lifecycle of attempt `ref`, its marker not claimed yet. */
+  static async #fresh(paths: StatePaths, runId: string, ref: AttemptRef, redactor: Redactor) {
     const staging = join(paths.staging, `${ref.name}.${uniqueSuffix()}`);
     const marker = { ...(await ownMarker(runId, ref.name)), staging, attemptTag: newAttemptTag() };
-    const held = await claimMarker(paths, marker);
-    return held === true ? new AttemptLifecycle(paths, ref, marker, staging, redactor) : held;
+    return new AttemptLifecycle(paths, ref, marker, staging, redactor);
   }
 
   /**
@@ -103,28 +86,18 @@ export class AttemptLifecycle {
     redactor: Redactor,
     { signal, emit, handled }: { signal: AbortSignal; emit: EventSink; handled: () => Promise<boolean> },
   ): Promise<AttemptLifecycle | undefined> {
-    for (;;) {
-      throwIfAborted(signal);
-      const held = await AttemptLifecycle.#tryClaim(paths, runId, ref, redactor);
-      if (held instanceof AttemptLifecycle) {
-        // Between planning and claiming another invocation may have finished it.
-        if (!(await handled())) return held;
-        await releaseMarker(paths, ref.name);
-        return undefined;
-      }
-      if (held === undefined) {
-        // Released between our link and our read: try again.
-      } else if (isCorrupt(held)) {
-        emit({ type: 'warning', message: `${describeCorrupt(held)}: its attempt is not running; removed` });
-        await reapMarker(paths, held);
-      } else if (await isMarkerAlive(held)) {
-        emit({ type: 'attempt-waiting', attempt: ref, ownerPid: held.pid });
-        await sleep(WAIT_POLL_MS);
-      } else {
-        await reapMarker(paths, held);
-      }
-      if (await handled()) return undefined;
-    }
+    const lifecycle = await AttemptLifecycle.#fresh(paths, runId, ref, redactor);
+    const held = await holdMarker(paths, lifecycle.#marker, {
+      signal,
+      handled,
+      onWait: (owner) => emit({ type: 'attempt-waiting', attempt: ref, ownerPid: owner.pid }),
+      onCorrupt: (corrupt) =>
+        emit({
+          type: 'warning',
+          message: `${describeCorrupt(corrupt)}: its attempt is not running; removed`,
+        }),
+    });
+    return held ? lifecycle : undefined;
   }
 
   /**
@@ -143,10 +116,10 @@ export class AttemptLifecycle {
       const ref = refFor(await next.take(modelId));
       const dir = join(paths.attempts, ref.name);
       if (await exists(dir)) continue;
-      const held = await AttemptLifecycle.#tryClaim(paths, runId, ref, redactor);
-      if (!(held instanceof AttemptLifecycle)) continue;
+      const lifecycle = await AttemptLifecycle.#fresh(paths, runId, ref, redactor);
+      if ((await claimMarker(paths, lifecycle.#marker)) !== true) continue;
       // Published by another invocation between the look and the claim.
-      if (!(await exists(dir))) return held;
+      if (!(await exists(dir))) return lifecycle;
       await releaseMarker(paths, ref.name);
     }
   }

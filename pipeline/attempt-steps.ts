@@ -5,7 +5,7 @@ import { homeOf } from '../tasks/harness-process.js';
 import { pinDigest } from '../tasks/pin-digest.js';
 import type { SeedOutput } from '../tasks/seed-workspace.js';
 import type { Published } from '../tasks/write-run-log.js';
-import { AttemptLifecycle, appendJournal, sleep } from './attempt-lifecycle.js';
+import { AttemptLifecycle, appendJournal } from './attempt-lifecycle.js';
 import type { AttemptRecord } from './attempt-records.js';
 import { atPath, InfraError, messageOf } from './errors.js';
 import type { AttemptRef } from './events.js';
@@ -16,6 +16,7 @@ import { backoffMs } from './gateway/faults.js';
 import { type AttemptNode, collectKey, writeRunLogKey } from './graph.js';
 import { type AttemptOf, type HarnessTry, retryable, tryHarness } from './harness-try.js';
 import type { NodeKey } from './keys.js';
+import { sleep } from './markers.js';
 import {
   type AttemptKeyContext,
   type AttemptLine,

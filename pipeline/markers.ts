@@ -8,6 +8,7 @@ import { killTagged } from './processes.js';
 import type { StatePaths } from './state.js';
 import { uniqueSuffix } from './state.js';
 import { readStored } from './stored.js';
+import { CancelledError } from './task.js';
 
 const pid = z.number().int().positive();
 
@@ -222,6 +223,61 @@ export async function reapMarker(paths: StatePaths, dead: RunningMarker | Corrup
   if (m.staging) await rm(m.staging, { recursive: true, force: true });
   await rm(grave, { force: true });
   return true;
+}
+
+/** How often a wait on another invocation's marker looks again. */
+const WAIT_POLL_MS = 200;
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+
+/**
+ * Takes `marker` whatever it takes: waits while a live invocation holds it (`onWait` is told of
+ * each look), removes a dead owner's, and a corrupt one (`onCorrupt` told). False when `handled`
+ * says there is nothing left to do (another invocation did it), asked between tries and once the
+ * marker is held: then it is not held.
+ */
+export async function holdMarker(
+  paths: StatePaths,
+  marker: RunningMarker,
+  how: {
+    signal: AbortSignal;
+    handled(): Promise<boolean>;
+    onWait(owner: RunningMarker): void;
+    onCorrupt(corrupt: CorruptMarker): void;
+  },
+): Promise<boolean> {
+  for (;;) {
+    if (how.signal.aborted) throw new CancelledError();
+    const held = await claimMarker(paths, marker);
+    if (held === true) {
+      // Between planning and claiming another invocation may have finished it.
+      if (!(await how.handled())) return true;
+      await releaseMarker(paths, marker.attempt);
+      return false;
+    }
+    if (held === undefined) {
+      // Released between our link and our read: try again.
+    } else if (isCorrupt(held)) {
+      how.onCorrupt(held);
+      await reapMarker(paths, held);
+    } else if (await isMarkerAlive(held)) {
+      how.onWait(held);
+      await sleep(WAIT_POLL_MS, how.signal);
+    } else {
+      await reapMarker(paths, held);
+    }
+    if (await how.handled()) return false;
+  }
 }
 
 /** Cleans every marker whose owner is gone, and every corrupt one; returns what it cleaned. */

@@ -2,30 +2,17 @@ import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type Scored, scoreAttempt, scoreJsonSchema } from '../tasks/score-attempt.js';
 import type { Published } from '../tasks/write-run-log.js';
-import { sleep } from './attempt-lifecycle.js';
 import type { Engine } from './docker.js';
 import { InfraError } from './errors.js';
 import type { EventSink, NodeRef } from './events.js';
 import type { Step } from './executor.js';
 import type { ScoreNode } from './graph.js';
-import {
-  claimMarker,
-  describeCorrupt,
-  isCorrupt,
-  isMarkerAlive,
-  ownMarker,
-  reapMarker,
-  releaseMarker,
-} from './markers.js';
+import { describeCorrupt, holdMarker, ownMarker, releaseMarker } from './markers.js';
 import { newAttemptTag } from './processes.js';
 import { readRunLog } from './run-log.js';
-import { type AttemptScore, attemptScore, type BenchmarkScoring } from './score-plan.js';
+import { type AttemptScore, attemptScore } from './score-plan.js';
 import { uniqueSuffix } from './state.js';
 import { readStored } from './stored.js';
-import { throwIfAborted } from './task.js';
-
-/** How often a score held by another live invocation is looked at again. */
-const WAIT_POLL_MS = 250;
 
 export interface ScoreContext {
   runId: string;
@@ -66,7 +53,20 @@ export function scoreStep(
         const read = await readStored(join(s.target, 'score.json'), scoreJsonSchema);
         return read.ok && read.value.key === s.key.key && s.action !== 'merge';
       };
-      if (!(await hold(b, ref, marker, { staging, attemptTag: tag }, sc, done))) {
+      // What a later invocation needs to clean up after this one, should it die: staging, the tag.
+      const mine = { ...(await ownMarker(sc.runId, marker)), staging, attemptTag: tag };
+      await mkdir(b.paths.staging, { recursive: true });
+      const held = await holdMarker(b.paths, mine, {
+        signal: sc.signal,
+        handled: done,
+        onWait: (owner) => sc.emit({ type: 'score-waiting', node: ref, ownerPid: owner.pid }),
+        onCorrupt: (corrupt) =>
+          sc.emit({
+            type: 'warning',
+            message: `${describeCorrupt(corrupt)}: no score is being made; removed`,
+          }),
+      });
+      if (!held) {
         sc.emit({ type: 'attempt-scored', node: ref, result: 'elsewhere', again: undefined });
         return undefined;
       }
@@ -118,38 +118,4 @@ async function publishedScore(node: ScoreNode, upstream: () => unknown): Promise
     throw new InfraError(message, { reason: 'io', message });
   }
   return attemptScore(node.input.scoring, name, read.value);
-}
-
-/**
- * Takes the score marker of an attempt: waits while a live invocation holds it, reaps a dead
- * one's (and its staging). False when, once free, `done` says there is nothing left to do.
- */
-async function hold(
-  b: BenchmarkScoring,
-  node: NodeRef,
-  name: string,
-  /** What a later invocation needs to clean up after this one, should it die. */
-  leaves: { staging: string; attemptTag: string },
-  sc: ScoreContext,
-  done: () => Promise<boolean>,
-): Promise<boolean> {
-  for (;;) {
-    throwIfAborted(sc.signal);
-    await mkdir(b.paths.staging, { recursive: true });
-    const held = await claimMarker(b.paths, { ...(await ownMarker(sc.runId, name)), ...leaves });
-    if (held === true) {
-      if (!(await done())) return true;
-      await releaseMarker(b.paths, name);
-      return false;
-    }
-    if (held === undefined) continue;
-    if (isCorrupt(held)) {
-      sc.emit({ type: 'warning', message: `${describeCorrupt(held)}: no score is being made; removed` });
-      await reapMarker(b.paths, held);
-    } else if (await isMarkerAlive(held)) {
-      sc.emit({ type: 'score-waiting', node, ownerPid: held.pid });
-      await sleep(WAIT_POLL_MS, sc.signal);
-    } else await reapMarker(b.paths, held);
-    if (await done()) return false;
-  }
 }
