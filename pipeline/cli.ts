@@ -45,7 +45,8 @@ usage:
   bench-pipeline prepare <benchmark> --model M [--harness NAME]   then   bench-pipeline collect <workspace>
   bench-pipeline images build [benchmark...] [--tag T] [--base IMAGE] [--clis "pkg@version ..."]
   bench-pipeline cache ls|prune [--json]
-  bench-pipeline score [benchmark...] [--harness H]... [--model M] [--variant V]... [--concurrency C] [--json]
+  bench-pipeline score [benchmark...] [--harness H]... [--model M] [--variant V]... [--concurrency C]
+                 [--judge H [--judge-model M]] [--json]
   bench-pipeline new <slug> [--display-name N] [--task-type T] [--audience A] [--stack S]
                  [--state-mode greenfield|brownfield] [--artifact A] [--timebox 30m]
                  [--network registry|none|open] [--constraint C]... [--harness H]...

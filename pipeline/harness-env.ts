@@ -74,7 +74,7 @@ export interface GatewayAccess {
  * capability (or, with `gateway: false`, the real key).
  */
 export function harnessEnv(
-  line: AttemptLine,
+  line: Pick<AttemptLine, 'adapter' | 'model' | 'variant'>,
   tokenNames: string[],
   mode: 'lite' | 'docker',
   access: GatewayAccess | undefined,

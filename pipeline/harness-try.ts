@@ -1,13 +1,13 @@
 import { rm } from 'node:fs/promises';
 import type { RunHarnessInput } from '../tasks/harness-input.js';
 import { homeOf } from '../tasks/harness-process.js';
-import { basePathOf } from '../tasks/harnesses/adapter.js';
+import { basePathOf, type HarnessAdapter } from '../tasks/harnesses/adapter.js';
 import { type HarnessRun, runHarness } from '../tasks/run-harness.js';
 import type { SeedOutput } from '../tasks/seed-workspace.js';
 import type { AttemptLifecycle } from './attempt-lifecycle.js';
 import { InfraError } from './errors.js';
 import { describeFailure, type Failure, type ModelApiFault } from './failures.js';
-import type { GatewayUsage, Lease } from './gateway/server.js';
+import type { Gateway, GatewayUsage, Lease } from './gateway/server.js';
 import { viaGateway } from './harness-env.js';
 import type { NodeKey } from './keys.js';
 import type { AttemptLine, BenchmarkPlan } from './plan.js';
@@ -30,7 +30,7 @@ export interface HarnessTry {
 }
 
 /** An attempt stopped by the model API: an infrastructure error, never a result. */
-const modelApiError = (fault: ModelApiFault) => {
+export const modelApiError = (fault: ModelApiFault) => {
   const failure: Failure = { reason: 'model-api', ...fault };
   return new InfraError(describeFailure(failure), failure);
 };
@@ -48,7 +48,7 @@ export async function tryHarness(
   key: NodeKey,
 ): Promise<HarnessTry> {
   const { ref } = lifecycle;
-  const lease = await leaseFor(line, rc);
+  const lease = await leaseFor(line.adapter, rc.gateway, rc.signal);
   const workspaceRoot = runTempDir(rc.runId);
   // lite: the harness could write anywhere; what it changed of the package is recorded.
   const watch = bp.mode === 'lite' ? rc.packageWatch(bp) : undefined;
@@ -104,12 +104,14 @@ export async function tryHarness(
   return { run: run!, usage: lease?.usage(), breaches };
 }
 
-/** The attempt's capability on one of its harness's keys, or none when it talks to its API directly. */
-async function leaseFor(line: AttemptLine, rc: RunContext): Promise<Lease | undefined> {
-  const route = line.adapter.gateway;
-  const gateway = rc.gateway;
+/** A capability on one of `adapter`'s keys (an attempt's, a judge's), or none when it talks to its API directly. */
+export async function leaseFor(
+  adapter: HarnessAdapter,
+  gateway: Gateway | undefined,
+  signal: AbortSignal,
+): Promise<Lease | undefined> {
+  const route = adapter.gateway;
   if (!route || !gateway) return undefined;
-  const { adapter } = line;
   if (gateway.budgetSpent())
     throw modelApiError({
       kind: 'budget',
@@ -127,7 +129,7 @@ async function leaseFor(line: AttemptLine, rc: RunContext): Promise<Lease | unde
       keyConcurrency: adapter.config.keyConcurrency ?? Number.POSITIVE_INFINITY,
       route,
     },
-    rc.signal,
+    signal,
   );
   if ('refused' in got) throw modelApiError({ ...got.refused, requests: 0 });
   return got;

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { type CheckResult, type ScoreInput, scoreAttempt, scoreJsonSchema } from '../tasks/score-attempt.js';
+import type { JudgeSpec } from '../tasks/judge.js';
+import { type ScoreInput, type ScoreJson, scoreAttempt, scoreJsonSchema } from '../tasks/score-attempt.js';
 import { parseManualCsv, type ScoreRow } from '../tasks/score-sheet.js';
 import { AttemptRecords } from './attempt-records.js';
 import type { NodeStatus } from './attempt-status.js';
@@ -39,8 +40,8 @@ export interface AttemptScore {
   /** skip: scored with today's key; run: score it; merge: only manual.csv changed, no check runs. */
   action: 'skip' | 'run' | 'merge';
   manual: { text: string; rows: ReadonlyMap<string, ScoreRow> } | undefined;
-  /** For `merge`: the checks' results of the score there. */
-  reuse: CheckResult[] | undefined;
+  /** For `merge`: what the score there found (its checks, its judge). */
+  reuse: Pick<ScoreJson, 'checks' | 'judge'> | undefined;
 }
 
 export interface BenchmarkScores extends BenchmarkScoring {
@@ -60,14 +61,18 @@ export const MANUAL_CSV = 'manual.csv';
  * the attempts' run-logs and eval-results/. Refuses (a UsageError, exit 2) a scorecard, a check or
  * a manual.csv that is wrong, naming each problem where it is.
  */
-export async function buildScorePlan(config: ResolvedConfig, selection: ScoreSelection): Promise<ScorePlan> {
+export async function buildScorePlan(
+  config: ResolvedConfig,
+  selection: ScoreSelection,
+  judge?: JudgeSpec,
+): Promise<ScorePlan> {
   const benchmarks: BenchmarkScores[] = [];
   // None named: every benchmark that has attempts (one without is no reason to stop).
   for (const slug of await namedOrAllBenchmarks(config, selection.benchmarks)) {
     const bench = await loadBenchmark(join(config.benchmarksDir, slug));
     const names = await attemptNames(statePaths(bench.dir));
     if (names.length || selection.benchmarks.length)
-      benchmarks.push(await planBenchmark(bench, names, selection));
+      benchmarks.push(await planBenchmark(bench, names, selection, judge));
   }
   return { config, benchmarks };
 }
@@ -80,13 +85,15 @@ export interface BenchmarkScoring {
   results: string;
   scorecard: ScoreInput['scorecard'];
   checks: ScoreInput['checks'];
+  /** `--judge`, for this invocation's scores. */
+  judge: JudgeSpec | undefined;
 }
 
 /**
  * A benchmark's scorecard and checks, each check with its files; refuses (UsageError, exit 2)
  * what cannot be scored against, every problem located.
  */
-export async function scoringOf(bench: Benchmark): Promise<BenchmarkScoring> {
+export async function scoringOf(bench: Benchmark, judge?: JudgeSpec): Promise<BenchmarkScoring> {
   const problems: Diagnostic[] = [];
   const scorecardPath = join(bench.dir, SCORECARD);
   const text = await readFile(scorecardPath, 'utf8').catch((error: unknown) => {
@@ -117,6 +124,7 @@ export async function scoringOf(bench: Benchmark): Promise<BenchmarkScoring> {
     results: join(bench.dir, RESULTS_DIR),
     scorecard: { hash: sha256(text), criteria: scorecard.criteria },
     checks,
+    judge,
   };
 }
 
@@ -130,8 +138,9 @@ async function planBenchmark(
   bench: Benchmark,
   names: readonly string[],
   selection: ScoreSelection,
+  judge: JudgeSpec | undefined,
 ): Promise<BenchmarkScores> {
-  const scoring = await scoringOf(bench);
+  const scoring = await scoringOf(bench, judge);
   const { paths } = scoring;
   const records = await AttemptRecords.load(paths, bench.slug);
   const found = await records.getMany(names);
@@ -157,6 +166,7 @@ export async function attemptScore(
     imageDigest: log.imageDigest,
     scorecard: scoring.scorecard,
     checks: scoring.checks,
+    judge: scoring.judge,
   };
   const target = join(scoring.results, name);
   const manual = await readManual(join(target, MANUAL_CSV), scoring.scorecard.criteria);
@@ -211,7 +221,11 @@ async function stateOf(
     };
   if (before.manual !== (manual ? sha256(manual.text) : null)) {
     const why = `${MANUAL_CSV} changed: score.csv is merged again, no check runs`;
-    return { status: { state: 'stale', why }, action: 'merge', reuse: before.checks };
+    return {
+      status: { state: 'stale', why },
+      action: 'merge',
+      reuse: { checks: before.checks, judge: before.judge },
+    };
   }
   const unscored = before.unscored.length
     ? `, ${before.unscored.length} of ${before.rows.length} rows unscored`
@@ -233,6 +247,8 @@ function explainStale(before: Preimage, after: Preimage): string {
       parts.add('the attempt is another one (replaced by a rerun)');
     else if (field.startsWith('params.imageDigest') || field.startsWith('params.mode'))
       parts.add('the image changed');
+    else if (field.startsWith('params.judge'))
+      parts.add('the judge changed (its harness, model or CLI version)');
     else parts.add('the scorer changed');
   }
   return [...parts].join('; ') || 'key changed';

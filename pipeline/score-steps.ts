@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { type Scored, scoreAttempt, scoreJsonSchema } from '../tasks/score-attempt.js';
+import { type Scored, type ScoreRunInput, scoreAttempt, scoreJsonSchema } from '../tasks/score-attempt.js';
 import type { Published } from '../tasks/write-run-log.js';
 import type { Engine } from './docker.js';
 import { InfraError } from './errors.js';
@@ -20,6 +20,8 @@ export interface ScoreContext {
   engine: Engine | undefined;
   emit: EventSink;
   signal: AbortSignal;
+  /** `--judge`: runs the judge harness (see commands/score.ts). */
+  judging?: ScoreRunInput['judging'];
 }
 
 /** The running marker of an attempt's score: beside the attempts' markers, named apart from them. */
@@ -84,6 +86,7 @@ export function scoreStep(
             manual: s.manual,
             tag,
             reuse: s.reuse,
+            judging: sc.judging,
             container:
               s.input.mode === 'docker' && sc.engine
                 ? { engine: sc.engine, image: s.input.imageDigest, runId: sc.runId }

@@ -111,7 +111,7 @@ export function deadline(timeoutMs: number, signal: AbortSignal, stop: () => voi
 export const homeOf = (workspace: string) => `${workspace}.home`;
 
 /** Extra arguments of a harness invocation: the harness's from config, then the variant's. */
-export const harnessArgs = (input: RunHarnessRunInput) => [
+export const harnessArgs = (input: Pick<RunHarnessRunInput, 'adapter' | 'variant'>) => [
   ...(input.adapter.config.args ?? []),
   ...(input.variant?.config.args ?? []),
 ];

@@ -102,7 +102,7 @@ export const runHarness: TaskDefinition<RunHarnessInput, HarnessRun, RunHarnessR
     try {
       ran = input.container
         ? await runInContainer(input, input.container, workspace, output, ctx, stop)
-        : await runOnHost(input, workspace, output, ctx, stop);
+        : await runOnHost(input, workspace, output, ctx.signal, stop);
     } finally {
       await output.close();
     }

@@ -1,18 +1,24 @@
 import { InfraError, ioError } from '../pipeline/errors.js';
 import { processStart } from '../pipeline/markers.js';
 import { ATTEMPT_ENV, describeKilled, killTagged } from '../pipeline/processes.js';
-import type { TaskContext } from '../pipeline/task.js';
 import type { RunHarnessRunInput } from './harness-input.js';
 import type { HarnessOutput } from './harness-output.js';
 import { deadline, drain, harnessArgs, homeOf, type Ran, startGroup } from './harness-process.js';
 import { prepareHome } from './harnesses/adapter.js';
 
+/** What a lite-mode run of a harness takes: an attempt's, or a judge's (see tasks/judge.ts). */
+export type HostRunInput = Pick<
+  RunHarnessRunInput,
+  'adapter' | 'model' | 'variant' | 'wrapperPrompt' | 'env' | 'attemptTag' | 'timeoutMs' | 'onSpawn'
+>;
+
 /** Lite mode: the harness CLI as a process group on this machine, cwd = the workspace. */
 export async function runOnHost(
-  input: RunHarnessRunInput,
+  input: HostRunInput,
   workspace: string,
   output: HarnessOutput,
-  ctx: TaskContext,
+  /** Cancels the run (SIGINT, SIGTERM), as `stopped` does. */
+  cancelled: AbortSignal,
   stopped: AbortSignal,
 ): Promise<Ran> {
   const { adapter } = input;
@@ -42,7 +48,7 @@ export async function runOnHost(
     throw new InfraError(message, { reason: 'spawn-failed', message });
   }
   const { child, pid, exited } = group;
-  const limit = deadline(input.timeoutMs, AbortSignal.any([ctx.signal, stopped]), group.stop);
+  const limit = deadline(input.timeoutMs, AbortSignal.any([cancelled, stopped]), group.stop);
   // Ended by HarnessOutput.close, once both are done: they share agent-run.log.
   const streams = group.pipe(output.stdout, output.stderr);
   let ended: [number | null, NodeJS.Signals | null] | undefined;

@@ -8,10 +8,18 @@ import { atPath } from '../pipeline/errors.js';
 import { exists, writeFileRedacted } from '../pipeline/fs-atomic.js';
 import { type Preimage, preimageSchema, sha256 } from '../pipeline/keys.js';
 import type { Check } from '../pipeline/manifest.js';
-import type { Criterion } from '../pipeline/scorecard.js';
+import { type Criterion, SCORECARD } from '../pipeline/scorecard.js';
 import { syncFilesystem } from '../pipeline/sync-filesystem.js';
 import { type TaskContext, type TaskDefinition, throwIfAborted } from '../pipeline/task.js';
 import { RESERVED } from './collect.js';
+import {
+  type JudgeRan,
+  type JudgeSpec,
+  judgePrompt,
+  judgeRows,
+  prepareSandbox,
+  releaseSandbox,
+} from './judge.js';
 import { type CheckSpec, runCheck } from './run-check.js';
 import { checkScore, isScoreLine, renderScoreCsv, type ScoreRow } from './score-sheet.js';
 
@@ -26,6 +34,8 @@ export interface ScoreInput {
   scorecard: { hash: string; criteria: Criterion[] };
   /** runner.yaml's checks, each with the evaluator-only files it is given. */
   checks: { check: Check; files: CheckFile[] }[];
+  /** `--judge`: who scores the manual and hybrid rows that manual.csv does not. */
+  judge: JudgeSpec | undefined;
 }
 
 export interface ScoreRunInput extends ScoreInput {
@@ -42,8 +52,10 @@ export interface ScoreRunInput extends ScoreInput {
   runId: string;
   /** A person's manual.csv: its text and the rows it gives. */
   manual: { text: string; rows: ReadonlyMap<string, ScoreRow> } | undefined;
-  /** The checks' results of the score being replaced, when only manual.csv changed: no check runs again. */
-  reuse: CheckResult[] | undefined;
+  /** What the score being replaced found, when only manual.csv changed: no check or judge runs again. */
+  reuse: Pick<ScoreJson, 'checks' | 'judge'> | undefined;
+  /** Runs the judge (see JudgeSpec) in its sandbox: the harness one-shot, its output into `log`. */
+  judging: { run(sandbox: string, prompt: string, log: string, tag: string): Promise<JudgeRan> } | undefined;
   /** What every process of its checks carries (see runCheck), as its running marker records. */
   tag: string;
   /** docker: the engine and where the checks' containers come from. */
@@ -77,6 +89,22 @@ const rowSchema = z.object({
   evidence: z.string(),
 });
 
+const judgeSchema = z.object({
+  harness: z.string(),
+  model: z.string().nullable(),
+  modelId: z.string(),
+  cliVersion: z.string(),
+  exitCode: z.number().nullable(),
+  timedOut: z.boolean(),
+  durationMs: z.number(),
+  /** Its output, relative to the results directory. */
+  log: z.string(),
+  /** Why it gave no rows (no judge.csv, a wrong one), or null. */
+  problem: z.string().nullable(),
+  /** The rows it gave. */
+  rows: z.array(rowSchema),
+});
+
 /** `eval-results/<model-id>-attempt-<n>/score.json`: the score, how each check went, and its key. */
 export const scoreJsonSchema = z.object({
   format: z.literal(SCORE_FORMAT),
@@ -92,6 +120,8 @@ export const scoreJsonSchema = z.object({
   checks: z.array(checkResultSchema),
   /** sha256 of the manual.csv merged, or null. */
   manual: z.string().nullable(),
+  /** `--judge`: how the judge ran and what it gave; null without one, or with nothing to judge. */
+  judge: judgeSchema.nullable(),
   runId: z.string(),
   scoredAt: z.string(),
   key: z.string(),
@@ -109,6 +139,9 @@ export interface Scored {
   replaced: string | undefined;
 }
 
+/** The judge's output, in the results directory. */
+const JUDGE_LOG = 'judge.log';
+
 /** Staging's subdirectory for the scoring workspaces, removed before it is published. */
 const WORK_DIR = '.work';
 
@@ -123,8 +156,10 @@ const TAIL_BYTES = 1_000;
 export const scoreAttempt: TaskDefinition<ScoreInput, Scored, ScoreRunInput> = {
   name: 'score-attempt',
   version: 1,
-  keyInputs: ({ attemptKey, mode, imageDigest, scorecard, checks }) => ({
+  keyInputs: ({ attemptKey, mode, imageDigest, scorecard, checks, judge }) => ({
     params: {
+      /** Absent without a judge (undefined is left out of the preimage). */
+      judge: judge && { harness: judge.harness, model: judge.model ?? null, cliVersion: judge.cliVersion },
       mode,
       imageDigest,
       scorecard: scorecard.hash,
@@ -141,16 +176,35 @@ export const scoreAttempt: TaskDefinition<ScoreInput, Scored, ScoreRunInput> = {
   async run(input, ctx) {
     const { staging, target } = input;
     await mkdir(join(staging, 'checks'), { recursive: true });
-    const results = input.reuse ?? [];
+    const results = input.reuse?.checks ?? [];
     if (input.reuse) {
-      for (const c of input.reuse) await copyFile(join(target, c.log), join(staging, c.log));
+      for (const c of input.reuse.checks) await copyFile(join(target, c.log), join(staging, c.log));
+      if (input.reuse.judge)
+        await copyFile(join(target, input.reuse.judge.log), join(staging, input.reuse.judge.log));
     } else {
       for (const [i, { check, files }] of input.checks.entries()) {
         throwIfAborted(ctx.signal);
         results.push(await runOne(input, check, files, `checks/${i + 1}.log`, ctx));
       }
     }
-    const rows = input.scorecard.criteria.map((c) => rowOf(c, results, input.manual?.rows.get(c.name)));
+    const { criteria } = input.scorecard;
+    const manual = (c: Criterion) => input.manual?.rows.get(c.name);
+    const judge = input.reuse
+      ? input.reuse.judge
+      : await runJudge(
+          input,
+          criteria.map((c) => rowOf(c, results, manual(c))),
+        );
+    const judged = new Map(judge?.rows.map((r) => [r.criterion, r]));
+    const rows = criteria.map((c) =>
+      rowOf(
+        c,
+        results,
+        manual(c),
+        judged.get(c.name),
+        input.judge && { ...input.judge, problem: judge?.problem ?? null },
+      ),
+    );
     const scored = rows.filter((r) => r.score !== null);
     const record: ScoreJson = {
       format: SCORE_FORMAT,
@@ -163,6 +217,7 @@ export const scoreAttempt: TaskDefinition<ScoreInput, Scored, ScoreRunInput> = {
       rows,
       checks: results,
       manual: input.manual ? sha256(input.manual.text) : null,
+      judge: judge ?? null,
       runId: input.runId,
       scoredAt: new Date().toISOString(),
       key: ctx.key.key,
@@ -236,13 +291,57 @@ async function scoringWorkspace(input: ScoreRunInput, files: readonly CheckFile[
   return workspace;
 }
 
-/** The row of criterion `c`: a person's score wins; else its check's; else none. */
-function rowOf(c: Criterion, results: readonly CheckResult[], manual: ScoreRow | undefined): ScoreRow {
+/**
+ * `--judge`: the judge, in a sandbox of its own, for the manual and hybrid rows no person has
+ * scored; undefined without a judge or with nothing for it to score.
+ */
+async function runJudge(input: ScoreRunInput, preliminary: readonly ScoreRow[]) {
+  const { judge, judging } = input;
+  const asked = input.scorecard.criteria.filter(
+    (c) => c.method !== 'auto' && !input.manual?.rows.has(c.name),
+  );
+  if (!judge || !judging || !asked.length) return undefined;
+  const sandbox = join(input.staging, WORK_DIR, 'judge');
+  const entries = (await listTree(input.attemptDir)).filter((e) => !RESERVED.includes(e.path));
+  try {
+    await prepareSandbox(sandbox, join(input.benchDir, SCORECARD), input.attemptDir, entries, preliminary);
+    const ran = await judging.run(sandbox, judgePrompt(asked), join(input.staging, JUDGE_LOG), input.tag);
+    const got = await judgeRows(sandbox, asked);
+    return {
+      ...judge,
+      model: judge.model ?? null,
+      ...ran,
+      log: JUDGE_LOG,
+      problem: 'problem' in got ? got.problem : null,
+      rows: 'rows' in got ? [...got.rows.values()] : [],
+    };
+  } finally {
+    await releaseSandbox(sandbox);
+    await rm(join(input.staging, WORK_DIR), { recursive: true, force: true });
+  }
+}
+
+/** The row of criterion `c`: a person's score wins; then the judge's; then its check's; else none. */
+function rowOf(
+  c: Criterion,
+  results: readonly CheckResult[],
+  manual: ScoreRow | undefined,
+  judged?: ScoreRow,
+  judge?: JudgeSpec & { problem: string | null },
+): ScoreRow {
   const base = { criterion: c.name, max: c.max };
   if (manual) return { ...base, score: manual.score, notes: manual.notes, evidence: manual.evidence };
+  if (judged && judge)
+    return {
+      ...base,
+      score: judged.score,
+      notes: `judge ${judge.modelId}: ${judged.notes}`,
+      evidence: judged.evidence,
+    };
   const result = results.find((r) => r.criterion === c.name);
   if (!result) {
-    const notes = c.method === 'auto' ? 'not scored: no check in runner.yaml' : 'manual';
+    const failed = judge?.problem ? `; judge ${judge.modelId} gave no score: ${judge.problem}` : '';
+    const notes = c.method === 'auto' ? 'not scored: no check in runner.yaml' : `manual${failed}`;
     return { ...base, score: null, notes, evidence: '' };
   }
   const part = c.method === 'hybrid' ? 'automatic part only, the rest is scored by hand; ' : '';

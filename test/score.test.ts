@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parseCsv } from '../tasks/score-sheet.js';
-import { configFile, makeRig, type Rig, runnerYaml, waitFor } from './helpers/rig.js';
+import { startModelServer } from './fakes/model-server.js';
+import { allFiles, configFile, makeRig, REPO, type Rig, runnerYaml, TOKEN, waitFor } from './helpers/rig.js';
 
 /**
  * `score` end to end, lite mode: real attempts of a scripted harness `w`, which writes the model
@@ -251,6 +252,76 @@ describe('score, lite mode', () => {
     expect(again.stdout).toContain('0 completed');
     expect(again.stdout).toContain('scored 0 attempts into eval-results/');
     expect(await checksRun(rig)).toBe(9);
+  });
+
+  it('a judge scores the manual and hybrid rows through the gateway, in a sandbox, and is part of the key', async () => {
+    const server = await startModelServer();
+    onTestFinished(() => server.close());
+    const rig = await scoredRig();
+    const judge = join(REPO, 'test/fixtures/judge.mjs');
+    const config = (await rig.read('bench.config.mjs')).replace(
+      'harnesses: {',
+      `harnesses: {\n    j: { command: ['node', ${JSON.stringify(judge)}], versionCommand: ['node', ${JSON.stringify(judge)}, '--version'], gateway: 'anthropic', baseUrl: '${server.url}' },`,
+    );
+    await rig.write({ 'bench.config.mjs': config });
+    const r = await rig.cli(['score', '--judge', 'j', '--judge-model', 'judge-model'], {
+      ANTHROPIC_API_KEY: TOKEN,
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // The hybrid row is the judge's whole (1 of 2, not the check's 2), Style its 1: 3 + 2 + 1 + 1, none unscored.
+    expect(r.stdout).toMatch(/score {2}b\/w-good-attempt-1 {2}7\/10\n/);
+    const good = await sheet(rig, 'w-good-attempt-1');
+    // Style (manual) and Tests the answer (hybrid): the judge's half of Max, marked with its model-id.
+    expect(good.get('Style')).toMatchObject({ score: '1', evidence: 'attempt/answer.txt' });
+    expect(good.get('Style')!.notes).toMatch(/^judge j-judge-model: model said /);
+    expect(good.get('Tests the answer')!.score).toBe('1');
+    expect(good.get('The answer is good')!.score).toBe('3');
+    const json = JSON.parse(await rig.read('benchmarks/b/eval-results/w-good-attempt-1/score.json'));
+    expect(json.judge).toMatchObject({
+      harness: 'j',
+      model: 'judge-model',
+      cliVersion: 'judge 1.0.0',
+      exitCode: 0,
+      problem: null,
+    });
+    expect(json.preimage.params.judge).toEqual({
+      harness: 'j',
+      model: 'judge-model',
+      cliVersion: 'judge 1.0.0',
+    });
+    const log = await rig.read('benchmarks/b/eval-results/w-good-attempt-1/judge.log');
+    // Its sandbox: the scorecard, the attempt (read-only, but root writes anyway) and the automatic rows; no other attempt.
+    expect(log).toContain('sandbox: attempt automatic.csv scorecard.md;');
+    expect(log).toMatch(/attempt: answer\.txt context\.md prompt\.md seen\.txt/);
+    expect(log).toContain('automatic: 4 rows');
+    // Through the gateway: the judge had a capability (the real key would show masked, ***) and the
+    // gateway's address; upstream, the gateway put the real key in its place. The attempt is untouched.
+    const [, capability, baseUrl] = /key: (\S+); base url: (\S+)/.exec(log) ?? [];
+    expect(capability).toMatch(/^(?!\*\*\*)\S{16,}$/);
+    expect(baseUrl).not.toBe(server.url);
+    expect(server.calls('anthropic-messages').map((c) => c.apiKey)).toEqual([TOKEN, TOKEN]);
+    expect(await rig.read('benchmarks/b/eval-attempts/w-good-attempt-1/seen.txt')).not.toContain(
+      'automatic.csv',
+    );
+    expect((await allFiles(join(rig.dir, 'benchmarks'))).filter((f) => f.content.includes(TOKEN))).toEqual(
+      [],
+    );
+
+    // Judged again only when asked again: the same judge is a hit; without one the score is stale.
+    const again = await rig.cli(['score', '--judge', 'j', '--judge-model', 'judge-model'], {
+      ANTHROPIC_API_KEY: TOKEN,
+    });
+    expect(again.stdout).toContain('0 scored, 2 already scored');
+    const plan = await rig.cli(['plan', '--harness', 'w', '--score']);
+    expect(plan.stdout).toMatch(/w-good-attempt-1\s+stale\s+\w+\s+the judge changed/);
+
+    // A judge that gives no judge.csv: its rows stay unscored, saying why; the checks still count.
+    const silent = await rig.cli(['score', '--judge', 'j'], { ANTHROPIC_API_KEY: TOKEN, JUDGE_SILENT: '1' });
+    expect(silent.code, silent.stdout + silent.stderr).toBe(0);
+    expect(silent.stdout).toContain('score  b/w-good-attempt-1  7/10, 1 row to score by hand');
+    expect((await sheet(rig, 'w-good-attempt-1')).get('Style')!.notes).toBe(
+      'manual; judge j-default gave no score: wrote no judge.csv',
+    );
   });
 
   it('two concurrent score invocations never collide: each attempt is scored once', async () => {

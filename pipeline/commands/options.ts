@@ -78,6 +78,9 @@ export const OPTIONS = {
   new: { ...NEW_OPTIONS, config: { type: 'string' } },
   cache: { config: { type: 'string' }, json: { type: 'boolean' } },
   score: {
+    /** A harness that scores the manual and hybrid rows, one-shot, in a sandbox of its own. */
+    judge: { type: 'string' },
+    'judge-model': { type: 'string' },
     harness: { type: 'string', multiple: true },
     model: { type: 'string' },
     variant: { type: 'string', multiple: true },

@@ -1,12 +1,15 @@
 import { relative } from 'node:path';
-import { loadConfig } from '../config.js';
+import { loadConfig, type ResolvedConfig } from '../config.js';
 import { connectEngine, engineAddress } from '../docker.js';
+import { UsageError } from '../errors.js';
 import type { PipelineEvent } from '../events.js';
 import { Executor } from '../executor.js';
 import { describeFailure } from '../failures.js';
 import { buildScoreGraph, type ScoreNode } from '../graph.js';
 import { configRedactor } from '../harness-env.js';
+import { type Judging, startJudging } from '../judging.js';
 import { reapDeadMarkers, reapDeadTemps, STAGING_NAME } from '../markers.js';
+import { VersionProbe } from '../probe.js';
 import { plainLine } from '../reporters/plain.js';
 import { newRunId } from '../run.js';
 import { buildScorePlan } from '../score-plan.js';
@@ -22,31 +25,13 @@ import { positiveInt } from './selection.js';
  */
 export async function scoreCommand({ values, positionals }: ParsedArgs<'score'>): Promise<number> {
   const config = await loadConfig(values.config);
-  const plan = await buildScorePlan(config, {
-    benchmarks: positionals,
-    harness: values.harness,
-    model: values.model,
-    variant: values.variant,
-  });
-  const graph = buildScoreGraph(plan);
-  const nodes = graph.nodes as ScoreNode[];
-  const todo = nodes.filter((n) => n.action !== 'skip');
-  const engine = todo.some((n) => n.input.score?.input.mode === 'docker')
-    ? await connectEngine(engineAddress(config.docker.host))
-    : undefined;
+  if (values['judge-model'] !== undefined && values.judge === undefined)
+    throw new UsageError('--judge-model: give the judge too, --judge <harness>');
   const redactor = configRedactor(config);
   const json = values.json ?? false;
   const say = (line: string) => {
     if (!json) process.stdout.write(`${redactor.redact(line)}\n`);
   };
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(1);
-    process.stderr.write('\nbench-pipeline: stopping the running checks (again to quit at once)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const scored = new Set<string>();
   const failures = new Map<string, string>();
   const waited = new Set<string>();
@@ -56,7 +41,35 @@ export async function scoreCommand({ values, positionals }: ParsedArgs<'score'>)
     const line = plainLine(event, waited);
     if (line !== undefined) say(line);
   };
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(1);
+    process.stderr.write('\nbench-pipeline: stopping the running checks (again to quit at once)\n');
+    controller.abort();
+  };
+  let judge: Judging | undefined;
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
+    judge = values.judge
+      ? await startJudging(config, values.judge, values['judge-model'], {
+          probe: await new VersionProbe().load(),
+          redactor,
+          emit,
+          signal: controller.signal,
+        })
+      : undefined;
+    const plan = await buildScorePlan(
+      config,
+      { benchmarks: positionals, harness: values.harness, model: values.model, variant: values.variant },
+      judge?.spec,
+    );
+    const graph = buildScoreGraph(plan);
+    const nodes = graph.nodes as ScoreNode[];
+    const todo = nodes.filter((n) => n.action !== 'skip');
+    const engine = todo.some((n) => n.input.score?.input.mode === 'docker')
+      ? await connectEngine(engineAddress(config.docker.host))
+      : undefined;
     const byBench = new Map(plan.benchmarks.map((b) => [b.bench.slug, b]));
     // What a killed `score` left: its markers, and the staging directories they name.
     for (const b of plan.benchmarks) {
@@ -64,7 +77,7 @@ export async function scoreCommand({ values, positionals }: ParsedArgs<'score'>)
       await reapDeadTemps([b.paths.staging], STAGING_NAME);
     }
     const runId = newRunId();
-    const context = { runId, engine, emit, signal: controller.signal };
+    const context = { runId, engine, emit, signal: controller.signal, judging: judge?.judging };
     await new Executor({
       emit,
       storeOf: (benchmark) => new NodeStore(byBench.get(benchmark)!.paths, redactor),
@@ -101,6 +114,7 @@ export async function scoreCommand({ values, positionals }: ParsedArgs<'score'>)
     }
     return failures.size || controller.signal.aborted ? 1 : 0;
   } finally {
+    await judge?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
