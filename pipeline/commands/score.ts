@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { loadConfig, type ResolvedConfig } from '../config.js';
+import { loadConfig } from '../config.js';
 import { connectEngine, engineAddress } from '../docker.js';
 import { UsageError } from '../errors.js';
 import type { PipelineEvent } from '../events.js';
