@@ -150,6 +150,9 @@ describe('score, lite mode', () => {
     expect(plan.stdout).toContain('scores: 2 done, 0 missing, 2 stale; score would score 2');
     const status = await rig.cli(['status', 'b']);
     expect(status.stdout).toMatch(/w-good: 1 complete .*\n {4}scores: 0 done, 0 missing, 1 stale/);
+    expect(status.stdout).toContain(
+      '    attempt 1 score stale: the checks of "The answer is good", "Tests the answer" changed',
+    );
     expect(await checksRun(rig)).toBe(12);
     const rescored = await rig.cli(['score', 'b', 'c', '--json']);
     expect(rescored.code, rescored.stderr).toBe(0);

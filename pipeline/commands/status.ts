@@ -35,6 +35,8 @@ interface ModelStatus {
     outcome: string;
     stale: boolean;
     why: string;
+    /** Why its score in eval-results/ is stale, if it is. */
+    scoreStale?: string;
     summary: TranscriptSummary | null;
     gateway: RunLog['gateway'] | null;
   }[];
@@ -92,12 +94,12 @@ async function benchmarkStatus(
   }
 
   // The state of each complete attempt's score.
-  const scores = new Map<string, string>();
+  const scores = new Map<string, { state: string; why: string }>();
   let scoresUnavailable: string | undefined;
   if (lines.size) {
     try {
       const plan = await buildScorePlan(config, { benchmarks: [slug] });
-      for (const s of plan.benchmarks[0]?.scores ?? []) scores.set(s.name, s.status.state);
+      for (const s of plan.benchmarks[0]?.scores ?? []) scores.set(s.name, s.status);
     } catch (error) {
       scoresUnavailable = messageOf(error).split('\n')[0];
     }
@@ -139,12 +141,14 @@ async function benchmarkStatus(
       else if (outcome === 'timed-out') m.timedOut++;
       if (state.state === 'stale') m.stale++;
       const score = scores.get(name);
-      if (score === 'done' || score === 'missing' || score === 'stale') m.scores[score]++;
+      if (score?.state === 'done' || score?.state === 'missing' || score?.state === 'stale')
+        m.scores[score.state]++;
       m.attempts.push({
         n,
         outcome,
         stale: state.state === 'stale',
         why: state.why,
+        ...(score?.state === 'stale' && { scoreStale: score.why }),
         summary: log.summary,
         gateway: log.gateway,
       });
@@ -230,6 +234,7 @@ export async function statusCommand({ values, positionals }: ParsedArgs<'status'
         if (a.summary) out.push(`    attempt ${a.n}: ${summaryLine(a.summary)}`);
         if (a.gateway?.used) out.push(`    attempt ${a.n}: gateway: ${usageLine(a.gateway)}`);
         if (a.stale) out.push(`    attempt ${a.n} stale: ${a.why}`);
+        if (a.scoreStale) out.push(`    attempt ${a.n} score stale: ${a.scoreStale}`);
       }
     }
     for (const r of s.running) {
