@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { type CommandName, OPTIONS, type ParsedArgs } from './commands/options.js';
 import { messageOf, UsageError } from './errors.js';
+
+// What a command allocates in bulk lives to its end (the plan of every attempt, the attempt
+// index): a young generation that doubles as it fills only copies it once more on its way to the
+// old one, and raises the peak memory by a sixth at 10,000 attempts. It stays at its first size.
+setFlagsFromString('--semi-space-growth-factor=1');
 
 /**
  * What each command does, one line for `--help`. Its flags are in commands/options.ts; its code
