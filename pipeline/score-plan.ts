@@ -53,8 +53,8 @@ export interface ScorePlan {
   benchmarks: BenchmarkScores[];
 }
 
-export const RESULTS_DIR = 'eval-results';
-export const MANUAL_CSV = 'manual.csv';
+const RESULTS_DIR = 'eval-results';
+const MANUAL_CSV = 'manual.csv';
 
 /**
  * The score of every complete attempt selected, with its key and state. Reads only: the package,

@@ -25,7 +25,7 @@ export interface ScoreContext {
 }
 
 /** The running marker of an attempt's score: beside the attempts' markers, named apart from them. */
-export const scoreMarkerName = (attempt: string) => `${attempt}.score`;
+const scoreMarkerName = (attempt: string) => `${attempt}.score`;
 
 /**
  * How a score-attempt node runs: it holds the attempt's score marker while it scores (another

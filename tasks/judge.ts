@@ -27,9 +27,9 @@ export interface JudgeRan {
   durationMs: number;
 }
 
-export const SANDBOX = { scorecard: 'scorecard.md', attempt: 'attempt', automatic: 'automatic.csv' } as const;
+const SANDBOX = { scorecard: 'scorecard.md', attempt: 'attempt', automatic: 'automatic.csv' } as const;
 /** What the judge writes in its sandbox. */
-export const JUDGE_FILE = 'judge.csv';
+const JUDGE_FILE = 'judge.csv';
 
 /** The judge's instruction: which rows, in what form, and that it must not ask. */
 export function judgePrompt(criteria: readonly Criterion[]): string {

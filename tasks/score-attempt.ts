@@ -62,7 +62,7 @@ export interface ScoreRunInput extends ScoreInput {
   container: Omit<NonNullable<CheckSpec['container']>, 'attempt' | 'benchmark'> | undefined;
 }
 
-export const checkResultSchema = z.object({
+const checkResultSchema = z.object({
   criterion: z.string(),
   exitCode: z.number().nullable(),
   signal: z.string().nullable(),
@@ -79,7 +79,7 @@ export const checkResultSchema = z.object({
 
 export type CheckResult = z.output<typeof checkResultSchema>;
 
-export const SCORE_FORMAT = 1;
+const SCORE_FORMAT = 1;
 
 const rowSchema = z.object({
   criterion: z.string(),
