@@ -29,6 +29,9 @@ export interface AttemptRecord {
   summary: RunLog['summary'];
   /** What the gateway measured (run-log `gateway`); null when absent. */
   gateway: NonNullable<RunLog['gateway']> | null;
+  /** Where it ran, which its score's checks run on too. */
+  mode: RunLog['mode'];
+  imageDigest: string;
 }
 
 /**
@@ -37,7 +40,7 @@ export interface AttemptRecord {
  * readSealed): an index of another format, of another benchmark or changed by hand is a miss as
  * a whole, and every run-log is read again, once.
  */
-export const INDEX_FORMAT = 2;
+export const INDEX_FORMAT = 3;
 const indexHeaderSchema = z.object({
   format: z.literal(INDEX_FORMAT),
   benchmark: z.string(),
@@ -67,6 +70,8 @@ function toRecord(l: RunLog): AttemptRecord {
     variant: l.variant ?? undefined,
     summary: l.summary,
     gateway: l.gateway ?? null,
+    mode: l.mode,
+    imageDigest: l.imageDigest,
   };
 }
 

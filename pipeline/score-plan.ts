@@ -148,17 +148,19 @@ async function planBenchmark(
   for (const name of names) {
     const record = found.get(name);
     if (!record || !selected(record, selection)) continue;
-    const log = await records.runLog(name);
-    if (log) scores.push(await attemptScore(scoring, name, log));
+    scores.push(await attemptScore(scoring, name, record));
   }
   return { ...scoring, scores };
 }
 
-/** The score of complete attempt `name` (of run-log `log`): its key, and whether it is done. */
+/**
+ * The score of complete attempt `name`, whose run-log (or its record in the attempt index) is
+ * `log`: its key, and whether it is done.
+ */
 export async function attemptScore(
   scoring: BenchmarkScoring,
   name: string,
-  log: RunLog,
+  log: Pick<RunLog, 'key' | 'mode' | 'imageDigest'>,
 ): Promise<AttemptScore> {
   const input: ScoreInput = {
     attemptKey: log.key,
