@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { cp, readdir } from 'node:fs/promises';
+import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, makeRig, REPO, type Rig } from './helpers/rig.js';
+import { CLI, makeRig, REPO, type Rig, relativeFiles } from './helpers/rig.js';
 
 /** A rig holding copies of the shipped `benchmarks` and the demo agent, declared as `demo` in bench.config.ts. */
 async function demoRig(benchmarks: string[]): Promise<Rig> {
@@ -30,15 +30,6 @@ export default defineConfig({
 `,
   });
   return rig;
-}
-
-/** Every file under `root` as a relative path with `/` separators, sorted. */
-async function relativeFiles(root: string): Promise<string[]> {
-  const entries = await readdir(root, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
-    .sort();
 }
 
 describe('the shipped demo', () => {

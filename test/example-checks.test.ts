@@ -1,20 +1,24 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type Check, runnerSchema } from '../pipeline/manifest.js';
+import { newAttemptTag } from '../pipeline/processes.js';
+import { Redactor } from '../pipeline/redact.js';
 import { parseScorecard } from '../pipeline/scorecard.js';
 import { RESERVED } from '../tasks/collect.js';
-import { CLI, REPO } from './helpers/rig.js';
+import { runCheck as runScoreCheck } from '../tasks/run-check.js';
+import { checkScore } from '../tasks/score-sheet.js';
+import { CLI, REPO, relativeFiles } from './helpers/rig.js';
 
-// The scoring checks of the two shipped examples (runner.yaml's scoring.checks), run the way
-// `score` runs them, without it: each in a fresh copy of a workspace without the tool's files,
-// with the check's files copied in, as `sh -c <run>` in a clean environment. A check's score is
-// its last line `SCORE <n>` or `SCORE <n>/<max>` (clipped to [0, Max]), else Max on exit 0 and 0
-// otherwise. The demo attempts score what the demo agent deserves; wrong workspaces score lower.
+// The scoring checks of the two shipped examples (runner.yaml's scoring.checks), each run by
+// score's own runner (runCheck) in a fresh copy of a workspace without the tool's files, with the
+// check's files copied in, and scored by its rule (checkScore). The workspaces are made here, so
+// that wrong ones can be scored too: the demo attempts score what the demo agent deserves; wrong
+// workspaces score lower.
 
 const SLUGS = ['fizzbuzz-cli', 'todo-cli-bugfix'] as const;
 type Slug = (typeof SLUGS)[number];
@@ -97,37 +101,39 @@ async function inSlot<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Runs one check on a copy of `workspace`, as `score` would. */
+/** Runs one check on a copy of `workspace` with score's own runner and scoring rule. */
 async function runCheck(slug: Slug, workspace: string, check: Scored): Promise<Outcome> {
   const dir = await mkdtemp(join(tmpdir(), 'bp-check-'));
   try {
-    await cp(workspace, dir, {
+    const copy = join(dir, 'workspace');
+    await cp(workspace, copy, {
       recursive: true,
       filter: (src) => !(dirname(src) === workspace && RESERVED.includes(basename(src))),
     });
     for (const file of check.files) {
-      await cp(join(benchDir(slug), file), join(dir, file), { recursive: true });
+      await cp(join(benchDir(slug), file), join(copy, file), { recursive: true });
     }
-    const child = spawn('sh', ['-c', check.run], {
-      cwd: dir,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: check.timeout,
+    const log = join(dir, 'check.log');
+    const ran = await runScoreCheck({
+      run: check.run,
+      workspace: copy,
+      timeoutMs: check.timeout,
+      network: check.network,
+      logPath: log,
+      redactor: new Redactor([]),
+      signal: new AbortController().signal,
+      tag: newAttemptTag(),
     });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => {
-      output += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      output += c.toString();
-    });
-    const exit = await new Promise<number | null>((done) => child.on('close', (code) => done(code)));
-    const last = output.trimEnd().split('\n').at(-1) ?? '';
-    const m = /^SCORE (\d+(?:\.\d+)?)(?:\/(\d+(?:\.\d+)?))?$/.exec(last);
-    const points = m ? (m[2] ? (Number(m[1]) / Number(m[2])) * check.max : Number(m[1])) : undefined;
-    const score =
-      points === undefined ? (exit === 0 ? check.max : 0) : Math.min(check.max, Math.max(0, points));
-    return { criterion: check.criterion, score, max: check.max, exit, last, output };
+    const { score } = checkScore(ran, check.max, `${check.timeout} ms`);
+    const output = await readFile(log, 'utf8');
+    return {
+      criterion: check.criterion,
+      score,
+      max: check.max,
+      exit: ran.exitCode,
+      last: ran.lastLine,
+      output,
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -170,15 +176,6 @@ async function variant(from: string, edits: Record<string, [string, string][]>):
   return dir;
 }
 
-/** Every file under `dir`, relative, sorted. */
-async function filesOf(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
-    .sort();
-}
-
 describe("the examples' scoring checks", () => {
   it('cover each auto and hybrid criterion of the scorecard once, no manual one, with evaluator-only files', async () => {
     for (const slug of SLUGS) {
@@ -205,8 +202,8 @@ describe("the examples' scoring checks", () => {
   it("todo-cli-bugfix's frozen copy of the baseline is the baseline, file for file", async () => {
     const bench = join(REPO, 'benchmarks/todo-cli-bugfix');
     const [baseline, copy] = [join(bench, 'baseline'), join(bench, 'hidden-tests/baseline')];
-    const files = await filesOf(baseline);
-    expect(await filesOf(copy)).toEqual(files);
+    const files = await relativeFiles(baseline);
+    expect(await relativeFiles(copy)).toEqual(files);
     for (const file of files) {
       expect(await readFile(join(copy, file), 'utf8'), file).toBe(
         await readFile(join(baseline, file), 'utf8'),

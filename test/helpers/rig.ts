@@ -138,6 +138,15 @@ export async function makeRig(files: Record<string, string> = {}, parent = tmpdi
   return rig;
 }
 
+/** Every file under `root` as a relative path with `/` separators, sorted. */
+export async function relativeFiles(root: string): Promise<string[]> {
+  const entries = await readdir(root, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
+    .sort();
+}
+
 /** Every file under `root`, recursively, with its content. */
 export async function allFiles(root: string): Promise<{ path: string; content: Buffer }[]> {
   const out: { path: string; content: Buffer }[] = [];
