@@ -13,7 +13,7 @@ import { type Diagnostic, errnoCode, UsageError } from './errors.js';
 import { diffPreimages, type NodeKey, type Preimage, sha256 } from './keys.js';
 import { type Benchmark, loadBenchmark } from './manifest.js';
 import type { RunLog } from './run-log.js';
-import { parseScorecard, SCORECARD } from './scorecard.js';
+import { criterionProblem, parseScorecard, SCORECARD } from './scorecard.js';
 import { type StatePaths, statePaths } from './state.js';
 import { readStored } from './stored.js';
 import { taskKey } from './task.js';
@@ -104,16 +104,15 @@ export async function scoringOf(bench: Benchmark, judge?: JudgeSpec): Promise<Be
   const scorecard = parseScorecard(text, relative(process.cwd(), scorecardPath));
   problems.push(...scorecard.diagnostics);
   const checks: ScoreInput['checks'] = [];
+  const checked = new Map<string, number>();
   for (const [i, check] of bench.manifest.scoring.checks.entries()) {
     const found = await checkFiles(bench, check, i);
     problems.push(...found.diagnostics);
-    const criterion = scorecard.criteria.find((c) => c.name === check.criterion);
-    if (!criterion || criterion.method === 'manual') {
-      const why = criterion ? 'is scored by hand (Method manual)' : 'is no criterion of the scorecard';
-      problems.push(
-        bench.source.diagnostic(['scoring', 'checks', i, 'criterion'], `"${check.criterion}" ${why}`),
-      );
-    }
+    // validate's own rule: a criterion of the table, not manual, and one check for it.
+    const problem = criterionProblem(check.criterion, scorecard.criteria, checked, false);
+    const at = ['scoring', 'checks', i, 'criterion'];
+    if (problem) problems.push(bench.source.diagnostic(at, problem.message, problem.code));
+    else checked.set(check.criterion, i);
     checks.push({ check, files: found.files });
   }
   if (problems.length)

@@ -97,3 +97,70 @@ function cells(line: string): string[] {
     .split(/(?<!\\)\|/)
     .map((c) => c.trim().replace(/\\\|/g, '|'));
 }
+
+/** Why a check may not score the criterion it names, given the checks before it (`checked`). */
+export function criterionProblem(
+  name: string,
+  criteria: readonly Criterion[],
+  checked: ReadonlyMap<string, number>,
+  rowsLeftOut: boolean,
+): { code: string; message: string } | undefined {
+  const criterion = criteria.find((c) => c.name === name);
+  if (!criterion)
+    return { code: 'check-criterion-unknown', message: unknownCriterion(name, criteria, rowsLeftOut) };
+  if (criterion.method === 'manual') {
+    return {
+      code: 'check-criterion-manual',
+      message: `"${name}" is manual (${SCORECARD} line ${criterion.line}): a person or a judge scores it, not a check; make it auto or hybrid, or drop the check`,
+    };
+  }
+  const first = checked.get(name);
+  if (first === undefined) return undefined;
+  return {
+    code: 'check-criterion-twice',
+    message: `"${name}" is already scored by scoring.checks[${first}]; a criterion gets one score`,
+  };
+}
+
+/** Says which criteria there are (abbreviated when long), and the one meant when it is a near miss. */
+function unknownCriterion(name: string, criteria: readonly Criterion[], rowsLeftOut: boolean): string {
+  const near = nearMiss(name, criteria);
+  const shown = criteria
+    .slice(0, 6)
+    .map((c) => `"${c.name.length > 40 ? `${c.name.slice(0, 39)}…` : c.name}"`);
+  if (criteria.length > shown.length) shown.push(`${criteria.length - shown.length} more`);
+  const meant = near ? ` (did you mean "${near.name}"?)` : '';
+  const leftOut = rowsLeftOut ? ' (rows with errors left out)' : '';
+  return `no criterion "${name}" in ${SCORECARD}${meant}; its criteria: ${shown.join(', ') || 'none'}${leftOut}`;
+}
+
+/**
+ * The criterion a name most likely means: one equal but for case, spacing and Markdown marks
+ * (backticks, emphasis), else the closest within a few typing slips.
+ */
+function nearMiss(name: string, criteria: readonly Criterion[]): Criterion | undefined {
+  const loose = (s: string) => s.replace(/[`*_]/g, '').replace(/\s+/g, ' ').trim().toLowerCase();
+  const wanted = loose(name);
+  const same = criteria.find((c) => loose(c.name) === wanted);
+  if (same) return same;
+  let best: { c: Criterion; d: number } | undefined;
+  for (const c of criteria) {
+    const d = editDistance(loose(c.name), wanted);
+    if (d <= Math.max(1, Math.floor(wanted.length / 8)) && (!best || d < best.d)) best = { c, d };
+  }
+  return best?.c;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions of one character each. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitute = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      row.push(Math.min(substitute, previous[j]! + 1, row[j - 1]! + 1));
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
+}
