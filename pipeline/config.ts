@@ -123,6 +123,12 @@ const priceSchema = z.strictObject({
   source: z.string().min(1).optional(),
 });
 
+/** How `report` decides a pass: a total of at least `pass` of max (1: every point), and the k of pass@k. */
+export const reportSchema = z.strictObject({
+  pass: z.number().gt(0).max(1).default(1),
+  k: z.number().int().min(1).max(100).default(3),
+});
+
 /** The model gateway of a run. */
 export const gatewaySchema = z.strictObject({
   /** How long one request's transient faults (429, 5xx, refused connections) are retried before the attempt stops. */
@@ -148,6 +154,7 @@ export const configSchema = z.strictObject({
   budget: z.number().positive().optional(),
   prices: z.record(z.string().min(1), priceSchema).default({}),
   collect: collectSchema.prefault({}),
+  report: reportSchema.prefault({}),
   harnesses: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/), harnessConfigSchema).default({}),
   variants: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/), variantSchema).default({}),
 });

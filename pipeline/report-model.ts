@@ -83,7 +83,14 @@ export interface ReportGroup {
   /** Of the counted attempts' fractions; null when none counts. */
   score: Estimate | null;
   criteria: { criterion: string; max: number; n: number; mean: number | null }[];
-  pass: { threshold: number; known: number; passed: number; at1: number | null; atK: number | null; k: number };
+  pass: {
+    threshold: number;
+    known: number;
+    passed: number;
+    at1: number | null;
+    atK: number | null;
+    k: number;
+  };
   medianDurationMs: number | null;
   usage: Usage;
   /** Mean cost of a counted attempt, USD; null without cost figures. */

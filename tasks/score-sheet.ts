@@ -62,7 +62,7 @@ export function renderScoreCsv(rows: readonly ScoreRow[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-function csvCell(value: string): string {
+export function csvCell(value: string): string {
   return /[",\n\r]/.test(value) || value !== value.trim() ? `"${value.replace(/"/g, '""')}"` : value;
 }
 

@@ -10,14 +10,13 @@ import { messageOf } from '../errors.js';
 import type { GatewayUsage } from '../gateway/server.js';
 import { describeStored, readJournal } from '../journal.js';
 import { isCorrupt, isMarkerAlive, type RunningMarker, readMarkerFiles } from '../markers.js';
-import { buildPlan } from '../plan.js';
 import { VersionProbe } from '../probe.js';
+import { todaysStates } from '../report.js';
 import { formatUsd } from '../reporters/summary.js';
 import type { RunLog } from '../run-log.js';
 import { buildScorePlan } from '../score-plan.js';
 import { statePaths } from '../state.js';
 import type { ParsedArgs } from './options.js';
-import { selectionFrom } from './selection.js';
 
 interface ModelStatus {
   modelId: string;
@@ -68,35 +67,19 @@ async function benchmarkStatus(
   );
 
   // Today's key of every recorded attempt, to tell which are stale.
-  const states = new Map<string, { state: string; why: string }>();
+  let states = new Map<string, { state: string; why: string }>();
   let keysUnavailable: string | undefined;
-  const lines = new Map<
-    string,
-    { harness: string; model: string | undefined; variant: string | undefined }
-  >();
-  for (const r of logs.values()) {
-    if (r)
-      lines.set(JSON.stringify([r.harness, r.model, r.variant]), {
-        harness: r.harness,
-        model: r.model,
-        variant: r.variant,
-      });
-  }
-  if (lines.size) {
-    try {
-      const selection = { ...selectionFrom([slug], {}), lines: [...lines.values()] };
-      const plan = await buildPlan(config, selection, { persist: false, probe });
-      for (const line of plan.benchmarks[0]?.lines ?? [])
-        for (const a of line.attempts) states.set(a.ref.name, a.status);
-    } catch (error) {
-      keysUnavailable = messageOf(error).split('\n')[0];
-    }
+  const complete = [...logs.values()].filter((r): r is AttemptRecord => r !== undefined);
+  try {
+    states = await todaysStates(config, slug, complete, probe);
+  } catch (error) {
+    keysUnavailable = messageOf(error).split('\n')[0];
   }
 
   // The state of each complete attempt's score.
   const scores = new Map<string, { state: string; why: string }>();
   let scoresUnavailable: string | undefined;
-  if (lines.size) {
+  if (complete.length) {
     try {
       const plan = await buildScorePlan(config, { benchmarks: [slug] });
       for (const s of plan.benchmarks[0]?.scores ?? []) scores.set(s.name, s.status);
