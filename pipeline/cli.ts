@@ -26,6 +26,7 @@ const SUMMARIES = {
   new: 'create a benchmark package: asks on a TTY, flags and recommended defaults otherwise',
   cache: 'cache ls | cache prune: seed templates and node records',
   score: 'score the complete attempts into eval-results/, running the checks only where missing or stale',
+  report: 'compare models and variants from what is on disk: scores with intervals, outcomes, cost',
 } as const satisfies Record<CommandName, string>;
 
 /** One line per command, the summaries aligned two spaces past the longest name. */
@@ -53,6 +54,8 @@ usage:
   bench-pipeline cache ls|prune [--json]
   bench-pipeline score [benchmark...] [--harness H]... [--model M] [--variant V]... [--concurrency C]
                  [--judge H [--judge-model M]] [--json]
+  bench-pipeline report [benchmark...] [--harness H]... [--model M] [--variant V]...
+                 [--format table|csv|json|html] [--out FILE] [--attempts] [--include-stale]
   bench-pipeline new <slug> [--display-name N] [--task-type T] [--audience A] [--stack S]
                  [--state-mode greenfield|brownfield] [--artifact A] [--timebox 30m]
                  [--network registry|none|open] [--constraint C]... [--harness H]...
@@ -110,6 +113,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/cache.js')).cacheCommand(args as ParsedArgs<'cache'>);
     case 'score':
       return (await import('./commands/score.js')).scoreCommand(args as ParsedArgs<'score'>);
+    case 'report':
+      return (await import('./commands/report.js')).reportCommand(args as ParsedArgs<'report'>);
     case 'new':
       return (await import('./commands/new/command.js')).newCommand(args as ParsedArgs<'new'>);
   }

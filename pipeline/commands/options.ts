@@ -88,6 +88,17 @@ export const OPTIONS = {
     config: { type: 'string' },
     json: { type: 'boolean' },
   },
+  report: {
+    harness: { type: 'string', multiple: true },
+    model: { type: 'string' },
+    variant: { type: 'string', multiple: true },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    /** CSV and JSON: a row per attempt. */
+    attempts: { type: 'boolean' },
+    'include-stale': { type: 'boolean' },
+    config: { type: 'string' },
+  },
 } as const satisfies Record<string, ParseArgsConfig['options']>;
 
 export type CommandName = keyof typeof OPTIONS;
