@@ -52,7 +52,7 @@ th, td { border: 1px solid #bbb; padding: 0.2rem 0.4rem; text-align: left; verti
 thead th { position: sticky; top: 0; background: #eee; cursor: pointer; white-space: nowrap; }
 th[aria-sort="ascending"]::after { content: " ▲"; } th[aria-sort="descending"]::after { content: " ▼"; }
 .none { font-style: italic; color: #555; }
-svg { width: 100%; height: auto; display: block; font-size: 12px; }
+svg { width: 100%; max-width: 60rem; height: auto; display: block; font-size: 12px; }
 svg .grid { stroke: #ddd; } svg .axis, svg .zero { stroke: #333; } svg .zero { stroke-dasharray: 4 3; }
 svg .pt { fill: #4a7ab5; fill-opacity: 0.5; stroke: #1d3b63; }
 svg .ci { stroke: #222; stroke-width: 2; } svg .mean { fill: #fff; stroke: #000; stroke-width: 1.5; }
@@ -72,7 +72,7 @@ const usd = (n: number) => `$${n < 1 ? n.toFixed(4) : n.toFixed(2)}`;
 const none = (text: string) => `<span class="none">${escapeHtml(text)}</span>`;
 
 /** The element id of an attempt's drill-down, and (without n) of its group's heading. */
-export function anchorId(benchmark: string, modelId: string, n?: number): string {
+function anchorId(benchmark: string, modelId: string, n?: number): string {
   return n === undefined ? `group-${benchmark}-${modelId}` : `attempt-${benchmark}-${modelId}-${n}`;
 }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -213,8 +213,11 @@ describe('the HTML report in chromium', () => {
     page = await openPage(join(dir, 'report.html'), { width: 1280, height: 900 });
   });
   afterAll(async () => {
-    await page?.close();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      await page?.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   /** The model-ids of the summary's rows, top to bottom, each with its benchmark. */
@@ -292,6 +295,7 @@ describe('the HTML report in chromium', () => {
     await evaluate(`window.dispatchEvent(new Event('beforeprint'))`);
     expect(await evaluate('[...document.querySelectorAll("details")].every((d) => d.open)')).toBe(true);
     mkdirSync(join(REPO, 'test-artifacts'), { recursive: true });
+    copyFileSync(join(dir, 'report.html'), join(REPO, 'test-artifacts/report.html'));
     const png = join(REPO, 'test-artifacts/report.png');
     await page.screenshot(png, { width: 1280, height: 900 });
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');

@@ -103,11 +103,17 @@ class Connection {
    * if it has not exited within a second.
    */
   async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    // No pid: it never started. An exit code or signal: it has ended already.
+    if (this.child.pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null)
+      return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.send('Browser.close').catch(() => {});
     const timer = setTimeout(() => {
-      if (this.child.pid !== undefined) process.kill(-this.child.pid, 'SIGKILL');
+      try {
+        process.kill(-this.child.pid!, 'SIGKILL');
+      } catch {
+        // The group ended between the check and the kill: nothing is left to end.
+      }
     }, 1_000);
     await exited;
     clearTimeout(timer);
